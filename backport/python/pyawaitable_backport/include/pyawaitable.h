@@ -1,0 +1,384 @@
+/*
+ * pyawaitable.h -- a C API for asynchronous functions.
+ *
+ * This header is the contract between C extensions and the implementation
+ * of the PyAwaitable API.  It has two branches:
+ *
+ * - On an interpreter that provides the API natively (it defines
+ *   Py_HAVE_PYAWAITABLE in Python.h), every name below maps to the core
+ *   function and PyAwaitable_Init() does nothing.
+ *
+ * - On stock CPython 3.10 and newer, PyAwaitable_Init() imports the
+ *   pyawaitable_backport runtime and takes its versioned table of function
+ *   pointers; every other function is a static inline call through that
+ *   table.
+ *
+ * Call PyAwaitable_Init() once from the module's init or exec function, in
+ * every translation unit that uses the API (each one has its own copy of the
+ * table pointer; calling Init again is cheap).
+ *
+ * The specification lives in the PEP draft (pep/) and the shared tests.
+ */
+#ifndef PYAWAITABLE_H
+#define PYAWAITABLE_H
+
+#include <Python.h>
+#include <stdarg.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A result callback gets a borrowed reference to the awaitable and to the
+ * value the awaited item returned.  Return 0 to continue, -1 (exception set)
+ * to hand the exception to this item's error callback, -2 (exception set)
+ * to propagate it past the error callback. */
+typedef int (*PyAwaitable_Callback)(PyObject *awaitable, PyObject *result);
+
+/* An error callback gets a borrowed reference to the awaitable and to the
+ * exception; it is called with no exception set.  Return 0 to swallow the
+ * exception and continue, -1 to re-raise it, -2 (exception set) to raise a
+ * new exception instead. */
+typedef int (*PyAwaitable_Error)(PyObject *awaitable, PyObject *exc);
+
+#ifdef Py_HAVE_PYAWAITABLE
+/* ---------------------------------------------------------------------------
+ * Native branch: the interpreter provides every function below.
+ * ------------------------------------------------------------------------- */
+
+static inline int
+PyAwaitable_Init(void)
+{
+    return 0;
+}
+
+#else
+/* ---------------------------------------------------------------------------
+ * Backport branch: calls go through the runtime's table of function pointers.
+ * ------------------------------------------------------------------------- */
+
+/* The table layout is append-only: a new version only adds fields at the
+ * end, so an extension built against version N works with any runtime that
+ * provides version N or newer. */
+#define _PyAwaitable_API_VERSION 1
+#define _PyAwaitable_API_CAPSULE "pyawaitable_backport._runtime._API"
+
+typedef struct _PyAwaitable_API {
+    /* Version 1. */
+    uint32_t version;   /* the newest version whose fields are present */
+    uint32_t size;      /* sizeof(_PyAwaitable_API) in the runtime */
+    PyObject *(*New)(void);
+    int (*AddAwait)(PyObject *aw, PyObject *coro,
+                    PyAwaitable_Callback cb, PyAwaitable_Error err);
+    int (*AddExpr)(PyObject *aw, PyObject *expr,
+                   PyAwaitable_Callback cb, PyAwaitable_Error err);
+    int (*SetResult)(PyObject *aw, PyObject *result);
+    void (*Cancel)(PyObject *aw);
+    PyTypeObject *(*GetType)(void);
+    int (*Check)(PyObject *op);
+    int (*SaveValuesArray)(PyObject *aw, Py_ssize_t n,
+                           PyObject *const *values);
+    int (*UnpackValuesArray)(PyObject *aw, Py_ssize_t n, PyObject **out);
+    int (*SetValue)(PyObject *aw, Py_ssize_t index, PyObject *value);
+    PyObject *(*GetValue)(PyObject *aw, Py_ssize_t index);
+    Py_ssize_t (*ValuesSize)(PyObject *aw);
+    int (*SaveArbValuesArray)(PyObject *aw, Py_ssize_t n,
+                              void *const *values);
+    int (*UnpackArbValuesArray)(PyObject *aw, Py_ssize_t n, void **out);
+    int (*SetArbValue)(PyObject *aw, Py_ssize_t index, void *value);
+    void *(*GetArbValue)(PyObject *aw, Py_ssize_t index);
+    Py_ssize_t (*ArbValuesSize)(PyObject *aw);
+} _PyAwaitable_API;
+
+static const _PyAwaitable_API *_pyawaitable_api = NULL;
+
+/* Raise type(message) with the current exception as its __cause__. */
+static inline void
+_PyAwaitable_RaiseFromCurrent(PyObject *type, const char *message)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *cause = PyErr_GetRaisedException();
+    PyErr_SetString(type, message);
+    PyObject *exc = PyErr_GetRaisedException();
+    PyException_SetContext(exc, Py_NewRef(cause));
+    PyException_SetCause(exc, cause);
+    PyErr_SetRaisedException(exc);
+#else
+    PyObject *ctype, *cause, *ctb, *etype, *exc, *etb;
+    PyErr_Fetch(&ctype, &cause, &ctb);
+    PyErr_NormalizeException(&ctype, &cause, &ctb);
+    if (ctb != NULL) {
+        PyException_SetTraceback(cause, ctb);
+        Py_DECREF(ctb);
+    }
+    Py_DECREF(ctype);
+    PyErr_SetString(type, message);
+    PyErr_Fetch(&etype, &exc, &etb);
+    PyErr_NormalizeException(&etype, &exc, &etb);
+    Py_INCREF(cause);
+    PyException_SetContext(exc, cause);
+    PyException_SetCause(exc, cause);
+    PyErr_Restore(etype, exc, etb);
+#endif
+}
+
+/* Import the runtime in the current interpreter and take its table.
+ * Returns 0, or -1 with an exception set (ImportError if the runtime is
+ * missing or older than this header). */
+static inline int
+PyAwaitable_Init(void)
+{
+    const _PyAwaitable_API *api = (const _PyAwaitable_API *)
+        PyCapsule_Import(_PyAwaitable_API_CAPSULE, 0);
+    if (api == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_ImportError)) {
+            _PyAwaitable_RaiseFromCurrent(
+                PyExc_ImportError,
+                "PyAwaitable_Init: the pyawaitable_backport runtime cannot "
+                "be imported (pip install pyawaitable-backport)");
+        }
+        return -1;
+    }
+    if (api->version < _PyAwaitable_API_VERSION
+        || api->size < sizeof(_PyAwaitable_API)) {
+        PyErr_Format(PyExc_ImportError,
+                     "PyAwaitable_Init: the installed pyawaitable_backport "
+                     "runtime provides API version %u, but this extension "
+                     "was built for version %d; upgrade pyawaitable-backport",
+                     (unsigned int)api->version, _PyAwaitable_API_VERSION);
+        return -1;
+    }
+    _pyawaitable_api = api;
+    return 0;
+}
+
+static inline PyObject *
+PyAwaitable_New(void)
+{
+    return _pyawaitable_api->New();
+}
+
+static inline int
+PyAwaitable_AddAwait(PyObject *aw, PyObject *coro,
+                     PyAwaitable_Callback cb, PyAwaitable_Error err)
+{
+    return _pyawaitable_api->AddAwait(aw, coro, cb, err);
+}
+
+static inline int
+PyAwaitable_AddExpr(PyObject *aw, PyObject *expr,
+                    PyAwaitable_Callback cb, PyAwaitable_Error err)
+{
+    return _pyawaitable_api->AddExpr(aw, expr, cb, err);
+}
+
+static inline int
+PyAwaitable_SetResult(PyObject *aw, PyObject *result)
+{
+    return _pyawaitable_api->SetResult(aw, result);
+}
+
+static inline void
+PyAwaitable_Cancel(PyObject *aw)
+{
+    _pyawaitable_api->Cancel(aw);
+}
+
+static inline PyTypeObject *
+PyAwaitable_GetType(void)
+{
+    return _pyawaitable_api->GetType();
+}
+
+static inline int
+PyAwaitable_Check(PyObject *op)
+{
+    return _pyawaitable_api->Check(op);
+}
+
+static inline int
+PyAwaitable_SaveValuesArray(PyObject *aw, Py_ssize_t n,
+                            PyObject *const *values)
+{
+    return _pyawaitable_api->SaveValuesArray(aw, n, values);
+}
+
+static inline int
+PyAwaitable_UnpackValuesArray(PyObject *aw, Py_ssize_t n, PyObject **out)
+{
+    return _pyawaitable_api->UnpackValuesArray(aw, n, out);
+}
+
+static inline int
+PyAwaitable_SetValue(PyObject *aw, Py_ssize_t index, PyObject *value)
+{
+    return _pyawaitable_api->SetValue(aw, index, value);
+}
+
+static inline PyObject *
+PyAwaitable_GetValue(PyObject *aw, Py_ssize_t index)
+{
+    return _pyawaitable_api->GetValue(aw, index);
+}
+
+static inline Py_ssize_t
+PyAwaitable_ValuesSize(PyObject *aw)
+{
+    return _pyawaitable_api->ValuesSize(aw);
+}
+
+static inline int
+PyAwaitable_SaveArbValuesArray(PyObject *aw, Py_ssize_t n,
+                               void *const *values)
+{
+    return _pyawaitable_api->SaveArbValuesArray(aw, n, values);
+}
+
+static inline int
+PyAwaitable_UnpackArbValuesArray(PyObject *aw, Py_ssize_t n, void **out)
+{
+    return _pyawaitable_api->UnpackArbValuesArray(aw, n, out);
+}
+
+static inline int
+PyAwaitable_SetArbValue(PyObject *aw, Py_ssize_t index, void *value)
+{
+    return _pyawaitable_api->SetArbValue(aw, index, value);
+}
+
+static inline void *
+PyAwaitable_GetArbValue(PyObject *aw, Py_ssize_t index)
+{
+    return _pyawaitable_api->GetArbValue(aw, index);
+}
+
+static inline Py_ssize_t
+PyAwaitable_ArbValuesSize(PyObject *aw)
+{
+    return _pyawaitable_api->ArbValuesSize(aw);
+}
+
+#endif  /* Py_HAVE_PYAWAITABLE */
+
+/* ---------------------------------------------------------------------------
+ * Both branches: convenience forms over the functions above.
+ * ------------------------------------------------------------------------- */
+
+/* await coro, ignoring its result: equivalent of `await coro` in Python. */
+#define PyAwaitable_AWAIT(aw, coro) PyAwaitable_AddAwait((aw), (coro), NULL, NULL)
+
+/* The most values a variadic Save/Unpack call handles; the array forms have
+ * no limit. */
+#define PyAwaitable_MAX_VARARGS 64
+
+/* Save n strong references to PyObject * values, after those saved before. */
+static inline int
+PyAwaitable_SaveValues(PyObject *aw, Py_ssize_t n, ...)
+{
+    PyObject *values[PyAwaitable_MAX_VARARGS];
+    if (n < 0 || n > PyAwaitable_MAX_VARARGS) {
+        PyErr_Format(PyExc_ValueError,
+                     "PyAwaitable_SaveValues: count must be between 0 and "
+                     "%d, got %zd (use PyAwaitable_SaveValuesArray)",
+                     PyAwaitable_MAX_VARARGS, n);
+        return -1;
+    }
+    va_list args;
+    va_start(args, n);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        values[i] = va_arg(args, PyObject *);
+    }
+    va_end(args);
+    return PyAwaitable_SaveValuesArray(aw, n, values);
+}
+
+/* Unpack every saved value, in save order, into PyObject ** arguments (one
+ * per saved value; NULL skips a slot).  The references are borrowed. */
+static inline int
+PyAwaitable_UnpackValues(PyObject *aw, ...)
+{
+    PyObject *values[PyAwaitable_MAX_VARARGS];
+    Py_ssize_t n = PyAwaitable_ValuesSize(aw);
+    if (n < 0) {
+        return -1;
+    }
+    if (n > PyAwaitable_MAX_VARARGS) {
+        PyErr_Format(PyExc_ValueError,
+                     "PyAwaitable_UnpackValues: %zd values saved, more than "
+                     "%d (use PyAwaitable_UnpackValuesArray)",
+                     n, PyAwaitable_MAX_VARARGS);
+        return -1;
+    }
+    if (PyAwaitable_UnpackValuesArray(aw, n, values) < 0) {
+        return -1;
+    }
+    va_list args;
+    va_start(args, aw);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject **out = va_arg(args, PyObject **);
+        if (out != NULL) {
+            *out = values[i];
+        }
+    }
+    va_end(args);
+    return 0;
+}
+
+/* Save n void * values; they are never dereferenced or freed. */
+static inline int
+PyAwaitable_SaveArbValues(PyObject *aw, Py_ssize_t n, ...)
+{
+    void *values[PyAwaitable_MAX_VARARGS];
+    if (n < 0 || n > PyAwaitable_MAX_VARARGS) {
+        PyErr_Format(PyExc_ValueError,
+                     "PyAwaitable_SaveArbValues: count must be between 0 "
+                     "and %d, got %zd (use PyAwaitable_SaveArbValuesArray)",
+                     PyAwaitable_MAX_VARARGS, n);
+        return -1;
+    }
+    va_list args;
+    va_start(args, n);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        values[i] = va_arg(args, void *);
+    }
+    va_end(args);
+    return PyAwaitable_SaveArbValuesArray(aw, n, values);
+}
+
+/* Unpack every saved void * value into void ** arguments (NULL skips). */
+static inline int
+PyAwaitable_UnpackArbValues(PyObject *aw, ...)
+{
+    void *values[PyAwaitable_MAX_VARARGS];
+    Py_ssize_t n = PyAwaitable_ArbValuesSize(aw);
+    if (n < 0) {
+        return -1;
+    }
+    if (n > PyAwaitable_MAX_VARARGS) {
+        PyErr_Format(PyExc_ValueError,
+                     "PyAwaitable_UnpackArbValues: %zd values saved, more "
+                     "than %d (use PyAwaitable_UnpackArbValuesArray)",
+                     n, PyAwaitable_MAX_VARARGS);
+        return -1;
+    }
+    if (PyAwaitable_UnpackArbValuesArray(aw, n, values) < 0) {
+        return -1;
+    }
+    va_list args;
+    va_start(args, aw);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        void **out = va_arg(args, void **);
+        if (out != NULL) {
+            *out = values[i];
+        }
+    }
+    va_end(args);
+    return 0;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif  /* PYAWAITABLE_H */

@@ -1,0 +1,630 @@
+//! The awaitable object: a coroutine whose body is a queue of C callbacks.
+//!
+//! One routine, [`step`], drives it.  `am_send` calls it directly (no
+//! StopIteration is created on that path); `__next__`, `send` and `throw`
+//! are thin layers over it, the way `_asyncio.FutureIter` is built.  Awaiting
+//! an item is exactly `yield from`: values sent in, `throw()` and `close()`
+//! reach the item that is running.
+
+use crate::bindings::{PyAwaitable_Callback, PyAwaitable_Error};
+use crate::callbacks::{self, Flow};
+use crate::exceptions::{self, fetch_or_system_error, set_stop_iteration, type_name};
+use crate::queue::{self, Item, Queue};
+use crate::refs::Owned;
+use crate::values::Values;
+use pyo3_ffi::*;
+use std::ffi::{c_int, c_void, CStr};
+use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[repr(C)]
+pub struct Awaitable {
+    ob_base: PyObject,
+    weakreflist: *mut PyObject,
+    state: State,
+    /// The value of the await; None unless SetResult was called.
+    result: Option<Owned>,
+    /// The await-iterator of the item that is running, and its callbacks.
+    current: Option<Owned>,
+    on_result: PyAwaitable_Callback,
+    on_error: PyAwaitable_Error,
+    queue: Queue,
+    pub values: Values,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Not awaited yet.
+    Created,
+    /// Suspended inside the running item.
+    Suspended,
+    /// Inside `step` or `close` (a re-entrant call is an error).
+    Executing,
+    /// Returned, raised or closed.
+    Done,
+}
+
+/// What an item's iterator did with the value or exception given to it.
+enum Outcome {
+    Yield(Owned),
+    Return(Owned),
+    Raise(Owned),
+}
+
+/// What the awaitable did: the three results of `am_send`.
+pub enum Sent {
+    Yield(Owned),
+    Return(Owned),
+    /// An exception is set.
+    Error,
+}
+
+enum Input {
+    Send(*mut PyObject),
+    Throw(Owned),
+}
+
+/// The deallocator every interpreter's awaitable type shares, as read back
+/// from the first type created: it identifies our objects in one load.
+static DEALLOC: AtomicUsize = AtomicUsize::new(0);
+
+/// Remembers how to recognize awaitables; called for each type created.
+pub unsafe fn register_type(tp: *mut PyTypeObject) {
+    let dealloc = (*tp).tp_dealloc.map_or(0, |f| f as usize);
+    DEALLOC.store(dealloc, Ordering::Relaxed);
+}
+
+/// True if `obj` is a PyAwaitable object of any interpreter.
+#[inline]
+pub unsafe fn is_awaitable(obj: *mut PyObject) -> bool {
+    (*Py_TYPE(obj)).tp_dealloc.map_or(0, |f| f as usize) == DEALLOC.load(Ordering::Relaxed)
+}
+
+#[inline]
+pub unsafe fn cast(obj: *mut PyObject) -> *mut Awaitable {
+    obj.cast()
+}
+
+/// A new awaitable of type `tp` (the current interpreter's type).
+pub unsafe fn new(tp: *mut PyTypeObject) -> *mut PyObject {
+    let alloc = (*tp).tp_alloc.unwrap_or(PyType_GenericAlloc);
+    let obj = alloc(tp, 0);
+    if obj.is_null() {
+        return obj;
+    }
+    let this = cast(obj);
+    // tp_alloc zero-fills; Rust fields still need valid values.
+    ptr::addr_of_mut!((*this).weakreflist).write(ptr::null_mut());
+    ptr::addr_of_mut!((*this).state).write(State::Created);
+    ptr::addr_of_mut!((*this).result).write(None);
+    ptr::addr_of_mut!((*this).current).write(None);
+    ptr::addr_of_mut!((*this).on_result).write(None);
+    ptr::addr_of_mut!((*this).on_error).write(None);
+    ptr::addr_of_mut!((*this).queue).write(Queue::default());
+    ptr::addr_of_mut!((*this).values).write(Values::default());
+    obj
+}
+
+/// Queues `coro` (already checked to be awaitable).  False (RuntimeError
+/// set) if the awaitable has finished: the item could never run.
+pub unsafe fn add(
+    this: *mut Awaitable,
+    func: &CStr,
+    coro: Owned,
+    on_result: PyAwaitable_Callback,
+    on_error: PyAwaitable_Error,
+) -> bool {
+    if (*this).state == State::Done {
+        PyErr_Format(
+            PyExc_RuntimeError,
+            c"%s: the awaitable has already finished".as_ptr(),
+            func.as_ptr(),
+        );
+        return false;
+    }
+    (*this).queue.push(Item {
+        awaitable: coro,
+        on_result,
+        on_error,
+    });
+    true
+}
+
+pub unsafe fn set_result(this: *mut Awaitable, result: Owned) {
+    let old = (*this).result.replace(result);
+    drop(old);
+}
+
+/// Drops every pending item; the running item, if any, goes on.  Adding
+/// items afterwards works as before.
+pub unsafe fn cancel(this: *mut Awaitable) {
+    let items = (*this).queue.take();
+    queue::close_unstarted(items, this.cast());
+}
+
+/// The one routine behind `am_send`, `__next__`, `send` and `throw`.
+unsafe fn step(this: *mut Awaitable, input: Input) -> Sent {
+    match (*this).state {
+        State::Done => {
+            PyErr_SetString(
+                PyExc_RuntimeError,
+                c"cannot reuse already awaited awaitable".as_ptr(),
+            );
+            Sent::Error
+        }
+        State::Executing => {
+            PyErr_SetString(PyExc_ValueError, c"awaitable already executing".as_ptr());
+            Sent::Error
+        }
+        State::Created => match input {
+            Input::Send(value) if value != Py_None() => {
+                PyErr_SetString(
+                    PyExc_TypeError,
+                    c"can't send non-None value to a just-started awaitable".as_ptr(),
+                );
+                Sent::Error
+            }
+            // Thrown in before the first item started: nothing can catch it.
+            Input::Throw(exc) => finish_with_error(this, exc),
+            Input::Send(_) => {
+                (*this).state = State::Executing;
+                advance(this, None)
+            }
+        },
+        State::Suspended => {
+            (*this).state = State::Executing;
+            // Our own reference: code run by the item may drop others.
+            let iter = (*this).current.clone().expect("a suspended awaitable has an item");
+            match input {
+                Input::Send(value) => advance(this, Some(send(&iter, value))),
+                Input::Throw(exc) if exceptions::is_instance(&exc, PyExc_GeneratorExit) => {
+                    // `yield from` closes the inner iterator, then raises
+                    // GeneratorExit where it was suspended.
+                    (*this).current = None;
+                    let error = queue::close_iter(iter.as_ptr()).unwrap_or(exc);
+                    finish_with_error(this, error)
+                }
+                Input::Throw(exc) => advance(this, Some(throw(&iter, exc))),
+            }
+        }
+    }
+}
+
+/// Delivers the running item's outcome, then starts items until one
+/// suspends or the queue is empty.  A loop, not recursion: any number of
+/// items that finish without suspending use constant C stack.
+unsafe fn advance(this: *mut Awaitable, mut outcome: Option<Outcome>) -> Sent {
+    let obj = this.cast::<PyObject>();
+    loop {
+        if let Some(done) = outcome.take() {
+            let flow = match done {
+                Outcome::Yield(value) => {
+                    (*this).state = State::Suspended;
+                    return Sent::Yield(value);
+                }
+                Outcome::Return(value) => {
+                    drop((*this).current.take());
+                    callbacks::on_result(obj, (*this).on_result, (*this).on_error, value)
+                }
+                Outcome::Raise(exc) => {
+                    drop((*this).current.take());
+                    callbacks::on_error(obj, (*this).on_error, exc)
+                }
+            };
+            if let Flow::Raise(exc) = flow {
+                return finish_with_error(this, exc);
+            }
+        }
+        let Some(item) = (*this).queue.pop() else {
+            (*this).state = State::Done;
+            return Sent::Return((*this).result.take().unwrap_or_else(Owned::none));
+        };
+        (*this).on_result = item.on_result;
+        (*this).on_error = item.on_error;
+        outcome = Some(match queue::await_iter(&item.awaitable) {
+            Some(iter) => {
+                drop(item);
+                let first = send(&iter, Py_None());
+                (*this).current = Some(iter);
+                first
+            }
+            None => Outcome::Raise(fetch_or_system_error(c"await")),
+        });
+    }
+}
+
+unsafe fn send(iter: &Owned, value: *mut PyObject) -> Outcome {
+    let mut result = ptr::null_mut();
+    let status = PyIter_Send(iter.as_ptr(), value, &mut result);
+    match status {
+        PySendResult::PYGEN_NEXT => Outcome::Yield(Owned::from_new(result).expect("value")),
+        PySendResult::PYGEN_RETURN => Outcome::Return(Owned::from_new(result).expect("value")),
+        PySendResult::PYGEN_ERROR => Outcome::Raise(fetch_or_system_error(c"await")),
+    }
+}
+
+/// `throw` as `yield from` delivers it: through the iterator's `throw`
+/// method, or raised at the await point if it has none.
+unsafe fn throw(iter: &Owned, exc: Owned) -> Outcome {
+    let Some(meth) = Owned::from_new(PyObject_GetAttrString(iter.as_ptr(), c"throw".as_ptr()))
+    else {
+        if PyErr_ExceptionMatches(PyExc_AttributeError) != 0 {
+            PyErr_Clear();
+            return Outcome::Raise(exc);
+        }
+        return Outcome::Raise(fetch_or_system_error(c"throw"));
+    };
+    if let Some(value) = Owned::from_new(PyObject_CallOneArg(meth.as_ptr(), exc.as_ptr())) {
+        return Outcome::Yield(value);
+    }
+    let raised = fetch_or_system_error(c"throw");
+    if exceptions::is_instance(&raised, PyExc_StopIteration) {
+        match exceptions::stop_iteration_value(&raised) {
+            Some(value) => Outcome::Return(value),
+            None => Outcome::Raise(fetch_or_system_error(c"StopIteration.value")),
+        }
+    } else {
+        Outcome::Raise(raised)
+    }
+}
+
+/// An exception nothing handled: the awaitable is done, the items still
+/// queued are closed without running, and `exc` is raised.
+unsafe fn finish_with_error(this: *mut Awaitable, exc: Owned) -> Sent {
+    (*this).state = State::Done;
+    drop((*this).current.take());
+    drop((*this).result.take());
+    let items = (*this).queue.take();
+    queue::close_unstarted(items, this.cast());
+    exceptions::restore(exc);
+    Sent::Error
+}
+
+/// `close()`: stop the running item like `yield from` does, drop the rest.
+unsafe fn close(this: *mut Awaitable) -> c_int {
+    let error = match (*this).state {
+        State::Done => return 0,
+        State::Executing => {
+            PyErr_SetString(PyExc_ValueError, c"awaitable already executing".as_ptr());
+            return -1;
+        }
+        State::Created => None,
+        State::Suspended => {
+            (*this).state = State::Executing;
+            let iter = (*this).current.take();
+            iter.and_then(|iter| queue::close_iter(iter.as_ptr()))
+        }
+    };
+    (*this).state = State::Done;
+    drop((*this).result.take());
+    let items = (*this).queue.take();
+    queue::close_unstarted(items, this.cast());
+    match error {
+        Some(exc) => {
+            exceptions::restore(exc);
+            -1
+        }
+        None => 0,
+    }
+}
+
+/// Turns a step into a Python-level return: a yielded value, or
+/// StopIteration carrying the result exactly.
+unsafe fn into_python(sent: Sent) -> *mut PyObject {
+    match sent {
+        Sent::Yield(value) => value.into_ptr(),
+        Sent::Return(value) => {
+            set_stop_iteration(value);
+            ptr::null_mut()
+        }
+        Sent::Error => ptr::null_mut(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Type slots
+// ---------------------------------------------------------------------------
+
+unsafe extern "C" fn am_await(obj: *mut PyObject) -> *mut PyObject {
+    Py_INCREF(obj);
+    obj
+}
+
+unsafe extern "C" fn am_send(
+    obj: *mut PyObject,
+    arg: *mut PyObject,
+    result: *mut *mut PyObject,
+) -> PySendResult {
+    match step(cast(obj), Input::Send(arg)) {
+        Sent::Yield(value) => {
+            *result = value.into_ptr();
+            PySendResult::PYGEN_NEXT
+        }
+        Sent::Return(value) => {
+            *result = value.into_ptr();
+            PySendResult::PYGEN_RETURN
+        }
+        Sent::Error => {
+            *result = ptr::null_mut();
+            PySendResult::PYGEN_ERROR
+        }
+    }
+}
+
+unsafe extern "C" fn iternext(obj: *mut PyObject) -> *mut PyObject {
+    match step(cast(obj), Input::Send(Py_None())) {
+        // NULL with no exception set is StopIteration(None) for tp_iternext.
+        Sent::Return(value) if value.as_ptr() == Py_None() => ptr::null_mut(),
+        sent => into_python(sent),
+    }
+}
+
+unsafe extern "C" fn method_send(obj: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
+    into_python(step(cast(obj), Input::Send(arg)))
+}
+
+unsafe extern "C" fn method_throw(
+    obj: *mut PyObject,
+    args: *mut *mut PyObject,
+    nargs: Py_ssize_t,
+) -> *mut PyObject {
+    if !(1..=3).contains(&nargs) {
+        PyErr_Format(
+            PyExc_TypeError,
+            c"throw expected at least 1 argument and at most 3, got %zd".as_ptr(),
+            nargs,
+        );
+        return ptr::null_mut();
+    }
+    #[cfg(Py_3_12)]
+    if nargs > 1
+        && PyErr_WarnEx(
+            PyExc_DeprecationWarning,
+            c"the (type, exc, tb) signature of throw() is deprecated, use the single-arg signature instead.".as_ptr(),
+            1,
+        ) < 0
+    {
+        return ptr::null_mut();
+    }
+    let arg = |i: Py_ssize_t| if i < nargs { *args.offset(i) } else { ptr::null_mut() };
+    match throw_argument(arg(0), arg(1), arg(2)) {
+        Some(exc) => into_python(step(cast(obj), Input::Throw(exc))),
+        None => ptr::null_mut(),
+    }
+}
+
+/// The exception instance `throw(typ, val, tb)` raises, with the checks and
+/// normalization generators apply.
+unsafe fn throw_argument(
+    typ: *mut PyObject,
+    val: *mut PyObject,
+    tb: *mut PyObject,
+) -> Option<Owned> {
+    let given = |p: *mut PyObject| !p.is_null() && p != Py_None();
+    if given(tb) && PyTraceBack_Check(tb) == 0 {
+        PyErr_SetString(
+            PyExc_TypeError,
+            c"throw() third argument must be a traceback object".as_ptr(),
+        );
+        return None;
+    }
+    let exc = if PyExceptionClass_Check(typ) != 0 {
+        // PyErr_SetObject instantiates the class the way `raise` does.
+        PyErr_SetObject(typ, if val.is_null() { Py_None() } else { val });
+        exceptions::fetch()?
+    } else if PyExceptionInstance_Check(typ) != 0 {
+        if given(val) {
+            PyErr_SetString(
+                PyExc_TypeError,
+                c"instance exception may not have a separate value".as_ptr(),
+            );
+            return None;
+        }
+        Owned::from_borrowed(typ)
+    } else {
+        PyErr_Format(
+            PyExc_TypeError,
+            c"exceptions must be classes or instances deriving from BaseException, not %s"
+                .as_ptr(),
+            type_name(typ),
+        );
+        return None;
+    };
+    if given(tb) {
+        PyException_SetTraceback(exc.as_ptr(), tb);
+    }
+    Some(exc)
+}
+
+unsafe extern "C" fn method_close(obj: *mut PyObject, _: *mut PyObject) -> *mut PyObject {
+    if close(cast(obj)) < 0 {
+        return ptr::null_mut();
+    }
+    Owned::none().into_ptr()
+}
+
+/// PEP 442 finalizer: runs on deallocation and before GC clears a cycle.
+unsafe extern "C" fn finalize(obj: *mut PyObject) {
+    let this = cast(obj);
+    let saved = exceptions::fetch();
+    match (*this).state {
+        State::Created if !(*this).queue.is_empty() => {
+            if PyErr_WarnFormat(
+                PyExc_RuntimeWarning,
+                1,
+                c"%R was never awaited".as_ptr(),
+                obj,
+            ) < 0
+            {
+                // -W error: the warning is an exception with nowhere to go.
+                PyErr_WriteUnraisable(obj);
+            }
+            close(this);
+        }
+        State::Created | State::Suspended => {
+            if close(this) < 0 {
+                PyErr_WriteUnraisable(obj);
+            }
+        }
+        State::Executing | State::Done => {}
+    }
+    if let Some(saved) = saved {
+        exceptions::restore(saved);
+    }
+}
+
+unsafe extern "C" fn traverse(obj: *mut PyObject, visit: visitproc, arg: *mut c_void) -> c_int {
+    let this = cast(obj);
+    let objects = std::iter::once(Py_TYPE(obj).cast::<PyObject>())
+        .chain((*this).result.as_ref().map(Owned::as_ptr))
+        .chain((*this).current.as_ref().map(Owned::as_ptr))
+        .chain((*this).queue.objects())
+        .chain((*this).values.objects());
+    for o in objects {
+        let rc = visit(o, arg);
+        if rc != 0 {
+            return rc;
+        }
+    }
+    0
+}
+
+unsafe extern "C" fn clear(obj: *mut PyObject) -> c_int {
+    let this = cast(obj);
+    // Take everything out first: dropping a reference can run arbitrary
+    // code that must find the awaitable consistent.
+    let result = (*this).result.take();
+    let current = (*this).current.take();
+    let items = (*this).queue.take();
+    let values = (*this).values.take_objects();
+    drop((result, current, items, values));
+    0
+}
+
+unsafe extern "C" fn dealloc(obj: *mut PyObject) {
+    let tp = Py_TYPE(obj);
+    let this = cast(obj);
+    PyObject_GC_UnTrack(obj.cast());
+    if !(*this).weakreflist.is_null() {
+        PyObject_ClearWeakRefs(obj);
+    }
+    // The finalizer may run Python code: keep the object visible to GC.
+    PyObject_GC_Track(obj.cast());
+    if PyObject_CallFinalizerFromDealloc(obj) < 0 {
+        return; // resurrected
+    }
+    PyObject_GC_UnTrack(obj.cast());
+    clear(obj);
+    ptr::drop_in_place(ptr::addr_of_mut!((*this).queue));
+    ptr::drop_in_place(ptr::addr_of_mut!((*this).values));
+    let free = (*tp).tp_free.expect("heap types have tp_free");
+    free(obj.cast());
+    Py_DECREF(tp.cast());
+}
+
+// ---------------------------------------------------------------------------
+// Type spec
+// ---------------------------------------------------------------------------
+
+static mut METHODS: [PyMethodDef; 4] = [
+    PyMethodDef {
+        ml_name: c"send".as_ptr(),
+        ml_meth: PyMethodDefPointer {
+            PyCFunction: method_send,
+        },
+        ml_flags: METH_O,
+        ml_doc: c"send(arg) -> send 'arg' into the awaitable,\nreturn next yielded value or raise StopIteration.".as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"throw".as_ptr(),
+        ml_meth: PyMethodDefPointer {
+            PyCFunctionFast: method_throw,
+        },
+        ml_flags: METH_FASTCALL,
+        ml_doc: c"throw(value)\nthrow(type[,value[,traceback]])\n\nRaise exception in the awaitable, return next yielded value or raise\nStopIteration.".as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"close".as_ptr(),
+        ml_meth: PyMethodDefPointer {
+            PyCFunction: method_close,
+        },
+        ml_flags: METH_NOARGS,
+        ml_doc: c"close() -> raise GeneratorExit inside the running item.".as_ptr(),
+    },
+    PyMethodDef::zeroed(),
+];
+
+static mut MEMBERS: [PyMemberDef; 2] = [
+    PyMemberDef {
+        name: c"__weaklistoffset__".as_ptr(),
+        type_code: Py_T_PYSSIZET,
+        offset: std::mem::offset_of!(Awaitable, weakreflist) as Py_ssize_t,
+        flags: Py_READONLY,
+        doc: ptr::null(),
+    },
+    PyMemberDef {
+        name: ptr::null(),
+        type_code: 0,
+        offset: 0,
+        flags: 0,
+        doc: ptr::null(),
+    },
+];
+
+static mut SLOTS: [PyType_Slot; 11] = [
+    PyType_Slot {
+        slot: Py_tp_dealloc,
+        pfunc: dealloc as *mut c_void,
+    },
+    PyType_Slot {
+        slot: Py_tp_traverse,
+        pfunc: traverse as *mut c_void,
+    },
+    PyType_Slot {
+        slot: Py_tp_clear,
+        pfunc: clear as *mut c_void,
+    },
+    PyType_Slot {
+        slot: Py_tp_finalize,
+        pfunc: finalize as *mut c_void,
+    },
+    PyType_Slot {
+        slot: Py_tp_iternext,
+        pfunc: iternext as *mut c_void,
+    },
+    PyType_Slot {
+        slot: Py_am_await,
+        pfunc: am_await as *mut c_void,
+    },
+    PyType_Slot {
+        slot: Py_am_send,
+        pfunc: am_send as *mut c_void,
+    },
+    PyType_Slot {
+        slot: Py_tp_methods,
+        pfunc: ptr::addr_of_mut!(METHODS).cast(),
+    },
+    PyType_Slot {
+        slot: Py_tp_members,
+        pfunc: ptr::addr_of_mut!(MEMBERS).cast(),
+    },
+    PyType_Slot {
+        slot: Py_tp_doc,
+        pfunc: c"A coroutine created by PyAwaitable_New().\n\nAwaiting it awaits the items queued on it, in order, and calls their\nC callbacks; its value is the result set with PyAwaitable_SetResult().".as_ptr() as *mut c_void,
+    },
+    PyType_Slot {
+        slot: 0,
+        pfunc: ptr::null_mut(),
+    },
+];
+
+pub static mut SPEC: PyType_Spec = PyType_Spec {
+    name: c"pyawaitable_backport.awaitable".as_ptr(),
+    basicsize: std::mem::size_of::<Awaitable>() as c_int,
+    itemsize: 0,
+    flags: (Py_TPFLAGS_DEFAULT
+        | Py_TPFLAGS_HAVE_GC
+        | Py_TPFLAGS_IMMUTABLETYPE
+        | Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
+    slots: ptr::addr_of_mut!(SLOTS).cast(),
+};

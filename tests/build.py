@@ -1,0 +1,56 @@
+"""Build the C test extensions for the interpreter running this file.
+
+The same sources are compiled against the backport's header on stock
+interpreters and against the native API on a patched interpreter; the
+interpreter's own sysconfig gives the compiler and its include directory
+(and with it Py_DEBUG / Py_GIL_DISABLED from pyconfig.h).
+"""
+
+import hashlib
+import os
+import pathlib
+import shlex
+import subprocess
+import sys
+import sysconfig
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO_INCLUDE = HERE.parent / "backport" / "python" / "pyawaitable_backport" / "include"
+WARNINGS = ["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
+            "-Wno-missing-field-initializers", "-Wno-cast-function-type"]
+
+
+def pyawaitable_include():
+    """The header directory users get: the installed package's, if any."""
+    try:
+        import pyawaitable_backport
+    except ImportError:
+        return str(REPO_INCLUDE)
+    return pyawaitable_backport.get_include()
+
+
+def build(name, out_dir):
+    """Compile tests/ext/<name>.c into out_dir; return out_dir."""
+    source = HERE / "ext" / f"{name}.c"
+    include = pyawaitable_include()
+    header = pathlib.Path(include, "pyawaitable.h")
+    digest = hashlib.sha256(source.read_bytes() + header.read_bytes()
+                            + sys.version.encode()).hexdigest()[:16]
+    out_dir = pathlib.Path(out_dir)
+    target = out_dir / (name + sysconfig.get_config_var("EXT_SUFFIX"))
+    stamp = out_dir / f"{name}.stamp"
+    if target.exists() and stamp.exists() and stamp.read_text() == digest:
+        return out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cc = shlex.split(sysconfig.get_config_var("CC") or "cc")
+    cmd = [*cc, "-shared", "-fPIC", "-O1", "-g", *WARNINGS,
+           "-I", sysconfig.get_paths()["include"], "-I", include,
+           str(source), "-o", str(target)]
+    subprocess.run(cmd, check=True)
+    stamp.write_text(digest)
+    return out_dir
+
+
+if __name__ == "__main__":
+    for out in sys.argv[1:] or [os.getcwd()]:
+        print(build("_testawaitable", out))

@@ -1,0 +1,31 @@
+import os
+import pathlib
+import sys
+import tempfile
+
+import pytest
+
+import build
+
+_BUILD_DIR = pathlib.Path(
+    os.environ.get("PYAWAITABLE_TEST_BUILD")
+    or tempfile.mkdtemp(prefix="pyawaitable-tests-"))
+sys.path.insert(0, str(build.build("_testawaitable", _BUILD_DIR)))
+
+
+def pytest_report_header(config):
+    import sysconfig
+    return [f"interpreter: {sys.executable} ({sys.version.split()[0]}, "
+            f"Py_DEBUG={bool(sysconfig.get_config_var('Py_DEBUG'))}, "
+            f"Py_GIL_DISABLED={bool(sysconfig.get_config_var('Py_GIL_DISABLED'))})",
+            f"pyawaitable.h from: {build.pyawaitable_include()}"]
+
+
+@pytest.fixture(autouse=True)
+def no_protocol_violations():
+    """Error callbacks must always be called with no exception set."""
+    import _testawaitable
+    before = _testawaitable.violations()
+    yield
+    assert _testawaitable.violations() == before, \
+        "an error callback was called with an exception set"

@@ -1,0 +1,492 @@
+/*
+ * _testawaitable: the C side of the shared test suite.
+ *
+ * Thin wrappers around every PyAwaitable function, in the style of
+ * _testcapi, plus C callbacks that dispatch to Python handlers so that the
+ * tests can express any callback behaviour in Python (see tests/harness.py).
+ * The same source is built against the backport and against a patched
+ * interpreter; it only uses what pyawaitable.h declares.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include "pyawaitable.h"
+
+/* Python callable: dispatcher(aw, slot, is_error, value) -> code */
+static PyObject *dispatcher = NULL;
+/* Error callbacks must be called with no exception set; count violations. */
+static Py_ssize_t protocol_violations = 0;
+
+/* Interprets what a Python handler returned:
+ *   an int code                  -> that code, no exception set
+ *   (code, exception or None)    -> set the exception (if any), return code
+ *   raised                       -> -1 with the exception set */
+static int
+handler_code(PyObject *ret)
+{
+    if (ret == NULL) {
+        return -1;
+    }
+    PyObject *exc = NULL;
+    PyObject *code_obj = ret;
+    if (PyTuple_Check(ret) && PyTuple_GET_SIZE(ret) == 2) {
+        code_obj = PyTuple_GET_ITEM(ret, 0);
+        exc = PyTuple_GET_ITEM(ret, 1);
+    }
+    long code = PyLong_AsLong(code_obj);
+    if (code == -1 && PyErr_Occurred()) {
+        Py_DECREF(ret);
+        return -1;
+    }
+    if (exc != NULL && exc != Py_None) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    }
+    Py_DECREF(ret);
+    return (int)code;
+}
+
+static int
+dispatch(PyObject *aw, int slot, int is_error, PyObject *value)
+{
+    if (is_error && PyErr_Occurred()) {
+        protocol_violations++;
+    }
+    if (dispatcher == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "no dispatcher set");
+        return -2;
+    }
+    PyObject *ret = PyObject_CallFunction(dispatcher, "OiiO", aw, slot,
+                                          is_error, value);
+    return handler_code(ret);
+}
+
+#define SLOT(n)                                                     \
+    static int result_##n(PyObject *aw, PyObject *v)                \
+    { return dispatch(aw, n, 0, v); }                               \
+    static int error_##n(PyObject *aw, PyObject *e)                 \
+    { return dispatch(aw, n, 1, e); }
+
+SLOT(0) SLOT(1) SLOT(2) SLOT(3) SLOT(4) SLOT(5) SLOT(6) SLOT(7)
+SLOT(8) SLOT(9) SLOT(10) SLOT(11) SLOT(12) SLOT(13) SLOT(14) SLOT(15)
+
+#define NSLOTS 16
+static PyAwaitable_Callback result_slots[NSLOTS] = {
+    result_0, result_1, result_2, result_3, result_4, result_5, result_6,
+    result_7, result_8, result_9, result_10, result_11, result_12, result_13,
+    result_14, result_15,
+};
+static PyAwaitable_Error error_slots[NSLOTS] = {
+    error_0, error_1, error_2, error_3, error_4, error_5, error_6, error_7,
+    error_8, error_9, error_10, error_11, error_12, error_13, error_14,
+    error_15,
+};
+
+/* slot < 0 means no callback. */
+static int
+callbacks_for(int rslot, int eslot, PyAwaitable_Callback *cb,
+              PyAwaitable_Error *err)
+{
+    if (rslot >= NSLOTS || eslot >= NSLOTS) {
+        PyErr_SetString(PyExc_ValueError, "callback slot out of range");
+        return -1;
+    }
+    *cb = rslot < 0 ? NULL : result_slots[rslot];
+    *err = eslot < 0 ? NULL : error_slots[eslot];
+    return 0;
+}
+
+static PyObject *
+set_dispatcher(PyObject *self, PyObject *fn)
+{
+    Py_XSETREF(dispatcher, Py_NewRef(fn));
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+violations(PyObject *self, PyObject *unused)
+{
+    return PyLong_FromSsize_t(protocol_violations);
+}
+
+/* ---- thin wrappers ---------------------------------------------------- */
+
+static PyObject *
+new_awaitable(PyObject *self, PyObject *unused)
+{
+    return PyAwaitable_New();
+}
+
+static PyObject *
+add_await(PyObject *self, PyObject *args)
+{
+    PyObject *aw, *coro;
+    int rslot = -1, eslot = -1;
+    if (!PyArg_ParseTuple(args, "OO|ii", &aw, &coro, &rslot, &eslot)) {
+        return NULL;
+    }
+    PyAwaitable_Callback cb;
+    PyAwaitable_Error err;
+    if (callbacks_for(rslot, eslot, &cb, &err) < 0
+        || PyAwaitable_AddAwait(aw, coro, cb, err) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* add_expr(aw, expr): an exception instance for expr stands for a failed
+ * call: it is raised and NULL is passed, as PyAwaitable_AddExpr(aw,
+ * PyObject_Call(...), ...) would. */
+static PyObject *
+add_expr(PyObject *self, PyObject *args)
+{
+    PyObject *aw, *expr;
+    int rslot = -1, eslot = -1;
+    if (!PyArg_ParseTuple(args, "OO|ii", &aw, &expr, &rslot, &eslot)) {
+        return NULL;
+    }
+    PyAwaitable_Callback cb;
+    PyAwaitable_Error err;
+    if (callbacks_for(rslot, eslot, &cb, &err) < 0) {
+        return NULL;
+    }
+    PyObject *stolen;
+    if (PyExceptionInstance_Check(expr)) {
+        PyErr_SetObject((PyObject *)Py_TYPE(expr), expr);
+        stolen = NULL;
+    }
+    else {
+        stolen = Py_NewRef(expr);
+    }
+    if (PyAwaitable_AddExpr(aw, stolen, cb, err) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+set_result(PyObject *self, PyObject *args)
+{
+    PyObject *aw, *value;
+    if (!PyArg_ParseTuple(args, "OO", &aw, &value)) {
+        return NULL;
+    }
+    if (PyAwaitable_SetResult(aw, value) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+cancel(PyObject *self, PyObject *aw)
+{
+    PyAwaitable_Cancel(aw);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+check(PyObject *self, PyObject *op)
+{
+    return PyBool_FromLong(PyAwaitable_Check(op));
+}
+
+static PyObject *
+get_type(PyObject *self, PyObject *unused)
+{
+    PyTypeObject *tp = PyAwaitable_GetType();
+    return Py_XNewRef((PyObject *)tp);
+}
+
+/* Each API function called with a NULL awaitable (or NULL argument): must
+ * raise, never crash.  Raises what the function raised; None if it did
+ * not fail. */
+static PyObject *
+call_with_null(PyObject *self, PyObject *args)
+{
+    const char *name;
+    PyObject *aw = NULL;
+    if (!PyArg_ParseTuple(args, "s|O", &name, &aw)) {
+        return NULL;
+    }
+    int failed;
+    if (strcmp(name, "AddAwait") == 0) {
+        failed = PyAwaitable_AddAwait(aw, aw ? NULL : Py_None, NULL, NULL) < 0;
+    }
+    else if (strcmp(name, "AddExpr") == 0) {
+        failed = PyAwaitable_AddExpr(aw, NULL, NULL, NULL) < 0;
+    }
+    else if (strcmp(name, "SetResult") == 0) {
+        failed = PyAwaitable_SetResult(aw, aw ? NULL : Py_None) < 0;
+    }
+    else if (strcmp(name, "Cancel") == 0) {
+        PyAwaitable_Cancel(aw);
+        failed = PyErr_Occurred() != NULL;
+    }
+    else if (strcmp(name, "Check") == 0) {
+        failed = PyAwaitable_Check(NULL) != 0 || PyErr_Occurred();
+    }
+    else if (strcmp(name, "SaveValues") == 0) {
+        PyObject *values[1] = {NULL};
+        failed = PyAwaitable_SaveValuesArray(aw, 1, values) < 0;
+    }
+    else if (strcmp(name, "GetValue") == 0) {
+        failed = PyAwaitable_GetValue(aw, 0) == NULL;
+    }
+    else if (strcmp(name, "SetValue") == 0) {
+        failed = PyAwaitable_SetValue(aw, 0, NULL) < 0;
+    }
+    else {
+        PyErr_Format(PyExc_ValueError, "unknown function %s", name);
+        return NULL;
+    }
+    if (!failed) {
+        Py_RETURN_NONE;
+    }
+    if (!PyErr_Occurred()) {
+        PyErr_Format(PyExc_AssertionError,
+                     "PyAwaitable_%s failed without an exception", name);
+    }
+    return NULL;
+}
+
+/* Drive the awaitable through PyIter_Send (its am_send slot) and report
+ * ("next" | "return", value); the return path must leave no exception. */
+static PyObject *
+send(PyObject *self, PyObject *args)
+{
+    PyObject *aw, *value, *result;
+    if (!PyArg_ParseTuple(args, "OO", &aw, &value)) {
+        return NULL;
+    }
+    PySendResult status = PyIter_Send(aw, value, &result);
+    if (status == PYGEN_ERROR) {
+        return NULL;
+    }
+    if (PyErr_Occurred()) {
+        Py_DECREF(result);
+        PyErr_SetString(PyExc_AssertionError,
+                        "PyIter_Send succeeded with an exception set");
+        return NULL;
+    }
+    return Py_BuildValue("(sN)", status == PYGEN_NEXT ? "next" : "return",
+                         result);
+}
+
+static PyObject *
+has_am_send(PyObject *self, PyObject *op)
+{
+    PyAsyncMethods *am = Py_TYPE(op)->tp_as_async;
+    return PyBool_FromLong(am != NULL && am->am_send != NULL);
+}
+
+/* ---- small async functions written with the API ---------------------- */
+
+/* async def trampoline(coro): return await coro */
+static int
+return_result(PyObject *aw, PyObject *result)
+{
+    return PyAwaitable_SetResult(aw, result);
+}
+
+static PyObject *
+trampoline(PyObject *self, PyObject *coro)
+{
+    PyObject *aw = PyAwaitable_New();
+    if (aw == NULL) {
+        return NULL;
+    }
+    if (PyAwaitable_AddAwait(aw, coro, return_result, NULL) < 0) {
+        Py_DECREF(aw);
+        return NULL;
+    }
+    return aw;
+}
+
+/* async def value(v): return v */
+static PyObject *
+value(PyObject *self, PyObject *v)
+{
+    PyObject *aw = PyAwaitable_New();
+    if (aw == NULL) {
+        return NULL;
+    }
+    if (PyAwaitable_SetResult(aw, v) < 0) {
+        Py_DECREF(aw);
+        return NULL;
+    }
+    return aw;
+}
+
+/* chain(n, factory): await factory() n times, each item queued by the
+ * previous item's callback; the result is n. */
+static int
+chain_next(PyObject *aw, PyObject *unused)
+{
+    PyObject *factory = PyAwaitable_GetValue(aw, 0);
+    intptr_t left = (intptr_t)PyAwaitable_GetArbValue(aw, 0);
+    if (factory == NULL || (left == 0 && PyErr_Occurred())) {
+        return -2;
+    }
+    if (left == 0) {
+        return 0;
+    }
+    if (PyAwaitable_SetArbValue(aw, 0, (void *)(left - 1)) < 0) {
+        return -2;
+    }
+    return PyAwaitable_AddExpr(aw, PyObject_CallNoArgs(factory), chain_next,
+                               NULL) < 0 ? -2 : 0;
+}
+
+static PyObject *
+chain(PyObject *self, PyObject *args)
+{
+    Py_ssize_t n;
+    PyObject *factory;
+    if (!PyArg_ParseTuple(args, "nO", &n, &factory)) {
+        return NULL;
+    }
+    PyObject *aw = PyAwaitable_New();
+    if (aw == NULL) {
+        return NULL;
+    }
+    PyObject *count = PyLong_FromSsize_t(n);
+    if (count == NULL
+        || PyAwaitable_SaveValues(aw, 1, factory) < 0
+        || PyAwaitable_SaveArbValues(aw, 1, (void *)(intptr_t)n) < 0
+        || PyAwaitable_SetResult(aw, count) < 0
+        || chain_next(aw, NULL) < 0) {
+        Py_XDECREF(count);
+        Py_DECREF(aw);
+        return NULL;
+    }
+    Py_DECREF(count);
+    return aw;
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+static PyObject *
+save_values(PyObject *self, PyObject *args)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    if (n < 1) {
+        PyErr_SetString(PyExc_TypeError, "save_values(aw, *values)");
+        return NULL;
+    }
+    PyObject *aw = PyTuple_GET_ITEM(args, 0);
+    if (PyAwaitable_SaveValuesArray(aw, n - 1,
+                                    &PyTuple_GET_ITEM(args, 1)) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* unpack_values(aw, n): the first n values through the array form. */
+static PyObject *
+unpack_values(PyObject *self, PyObject *args)
+{
+    PyObject *aw;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "On", &aw, &n)) {
+        return NULL;
+    }
+    PyObject *out[8];
+    if (n > 8) {
+        PyErr_SetString(PyExc_ValueError, "at most 8 in this test helper");
+        return NULL;
+    }
+    if (PyAwaitable_UnpackValuesArray(aw, n, out) < 0) {
+        return NULL;
+    }
+    PyObject *tuple = PyTuple_New(n < 0 ? 0 : n);
+    for (Py_ssize_t i = 0; tuple != NULL && i < n; i++) {
+        PyTuple_SET_ITEM(tuple, i, Py_NewRef(out[i]));
+    }
+    return tuple;
+}
+
+/* unpack3(aw): the variadic form with three out-pointers (middle one
+ * skipped with NULL). */
+static PyObject *
+unpack3(PyObject *self, PyObject *aw)
+{
+    PyObject *a = NULL, *c = NULL;
+    if (PyAwaitable_UnpackValues(aw, &a, NULL, &c) < 0) {
+        return NULL;
+    }
+    return Py_BuildValue("(OO)", a, c);
+}
+
+static PyObject *
+get_value(PyObject *self, PyObject *args)
+{
+    PyObject *aw;
+    Py_ssize_t i;
+    if (!PyArg_ParseTuple(args, "On", &aw, &i)) {
+        return NULL;
+    }
+    return Py_XNewRef(PyAwaitable_GetValue(aw, i));
+}
+
+static PyObject *
+set_value(PyObject *self, PyObject *args)
+{
+    PyObject *aw, *v;
+    Py_ssize_t i;
+    if (!PyArg_ParseTuple(args, "OnO", &aw, &i, &v)) {
+        return NULL;
+    }
+    if (PyAwaitable_SetValue(aw, i, v) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"set_dispatcher", set_dispatcher, METH_O, NULL},
+    {"violations", violations, METH_NOARGS, NULL},
+    {"new", new_awaitable, METH_NOARGS, NULL},
+    {"add_await", add_await, METH_VARARGS, NULL},
+    {"add_expr", add_expr, METH_VARARGS, NULL},
+    {"set_result", set_result, METH_VARARGS, NULL},
+    {"cancel", cancel, METH_O, NULL},
+    {"check", check, METH_O, NULL},
+    {"get_type", get_type, METH_NOARGS, NULL},
+    {"call_with_null", call_with_null, METH_VARARGS, NULL},
+    {"send", send, METH_VARARGS, NULL},
+    {"has_am_send", has_am_send, METH_O, NULL},
+    {"trampoline", trampoline, METH_O, NULL},
+    {"value", value, METH_O, NULL},
+    {"chain", chain, METH_VARARGS, NULL},
+    {"save_values", save_values, METH_VARARGS, NULL},
+    {"unpack_values", unpack_values, METH_VARARGS, NULL},
+    {"unpack3", unpack3, METH_O, NULL},
+    {"get_value", get_value, METH_VARARGS, NULL},
+    {"set_value", set_value, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+exec_module(PyObject *module)
+{
+    return PyAwaitable_Init();
+}
+
+static PyModuleDef_Slot slots[] = {
+    {Py_mod_exec, exec_module},
+    {0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_testawaitable",
+    .m_methods = methods,
+    .m_slots = slots,
+};
+
+PyMODINIT_FUNC
+PyInit__testawaitable(void)
+{
+    return PyModuleDef_Init(&module_def);
+}
