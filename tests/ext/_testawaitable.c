@@ -280,6 +280,27 @@ has_am_send(PyObject *self, PyObject *op)
     return PyBool_FromLong(am != NULL && am->am_send != NULL);
 }
 
+/* drop_with_error_set(holder): clear the list holding the only reference
+ * to an awaitable while an exception is set, as a C function failing after
+ * creating one does.  The exception must survive the deallocation. */
+static PyObject *
+drop_with_error_set(PyObject *self, PyObject *holder)
+{
+    if (!PyList_Check(holder)) {
+        PyErr_SetString(PyExc_TypeError, "expected a list");
+        return NULL;
+    }
+    PyErr_SetString(PyExc_LookupError, "pending during dealloc");
+    Py_ssize_t n = PyList_GET_SIZE(holder);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyList_GET_ITEM(holder, i);
+        PyList_SET_ITEM(holder, i, Py_NewRef(Py_None));
+        Py_DECREF(item);
+    }
+    /* The caller checks that the LookupError is what comes out. */
+    return NULL;
+}
+
 /* ---- small async functions written with the API ---------------------- */
 
 /* async def trampoline(coro): return await coro */
@@ -456,6 +477,7 @@ static PyMethodDef methods[] = {
     {"call_with_null", call_with_null, METH_VARARGS, NULL},
     {"send", send, METH_VARARGS, NULL},
     {"has_am_send", has_am_send, METH_O, NULL},
+    {"drop_with_error_set", drop_with_error_set, METH_O, NULL},
     {"trampoline", trampoline, METH_O, NULL},
     {"value", value, METH_O, NULL},
     {"chain", chain, METH_VARARGS, NULL},

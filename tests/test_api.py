@@ -1,0 +1,170 @@
+"""Misuse of the C API raises a clear exception naming the function; saved
+values; the package and PyAwaitable_Init()."""
+
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import _testawaitable as ext
+import build
+from harness import add_await, run
+
+
+async def returns(value):
+    return value
+
+
+class Ready:
+    """Awaitable without being a coroutine (nothing to warn about)."""
+
+    def __await__(self):
+        return iter(())
+
+
+class TestMisuse:
+    @pytest.mark.parametrize("name", ["AddAwait", "SetResult", "Cancel",
+                                      "SaveValues", "GetValue", "SetValue"])
+    def test_null_awaitable(self, name):
+        with pytest.raises(SystemError,
+                           match=f"PyAwaitable_{name}: the awaitable is NULL"):
+            ext.call_with_null(name)
+
+    def test_null_expr_without_exception(self):
+        with pytest.raises(ValueError, match="PyAwaitable_AddExpr: expr is NULL"):
+            ext.call_with_null("AddExpr")
+
+    def test_check_null_is_false_without_exception(self):
+        assert ext.call_with_null("Check") is None
+
+    @pytest.mark.parametrize("name", ["SetResult", "SetValue"])
+    def test_null_argument(self, name):
+        aw = ext.new()
+        ext.save_values(aw, 1)
+        with pytest.raises(ValueError, match=f"PyAwaitable_{name}: .* is NULL"):
+            ext.call_with_null(name, aw)
+
+    def test_null_value_saves_nothing(self):
+        aw = ext.new()
+        with pytest.raises(SystemError):
+            ext.call_with_null("SaveValues")
+        assert ext.unpack_values(aw, 0) == ()
+
+    @pytest.mark.parametrize("call", [
+        lambda o: ext.add_await(o, Ready()),
+        lambda o: ext.add_expr(o, Ready()),
+        lambda o: ext.set_result(o, 1),
+        lambda o: ext.cancel(o),
+        lambda o: ext.save_values(o, 1),
+        lambda o: ext.unpack_values(o, 0),
+        lambda o: ext.get_value(o, 0),
+        lambda o: ext.set_value(o, 0, 1),
+    ])
+    @pytest.mark.parametrize("obj", [1, "s", "ready"])
+    def test_wrong_type(self, call, obj):
+        if obj == "ready":
+            obj = Ready()  # awaitable, but not a PyAwaitable object
+        with pytest.raises(TypeError,
+                           match=r"PyAwaitable_\w+: expected a PyAwaitable object"):
+            call(obj)
+
+
+class TestValues:
+    def test_save_order_across_calls(self):
+        a, b, c = object(), object(), object()
+        aw = ext.new()
+        ext.save_values(aw, a)
+        ext.save_values(aw, b, c)
+        assert ext.unpack_values(aw, 3) == (a, b, c)
+        assert ext.unpack_values(aw, 1) == (a,)
+        assert ext.unpack3(aw) == (a, c)
+        assert [ext.get_value(aw, i) for i in range(3)] == [a, b, c]
+
+    def test_values_live_until_callbacks(self):
+        kept = object()
+        seen = []
+        aw = ext.new()
+        ext.save_values(aw, kept)
+        add_await(aw, returns(1), lambda aw, v: seen.append(ext.get_value(aw, 0)))
+        del kept
+        run(aw)
+        assert len(seen) == 1 and type(seen[0]) is object
+
+    def test_set_value_refcounts(self):
+        old, new = object(), object()
+        before = sys.getrefcount(old), sys.getrefcount(new)
+        aw = ext.new()
+        ext.save_values(aw, old)
+        ext.set_value(aw, 0, new)
+        assert ext.get_value(aw, 0) is new
+        assert sys.getrefcount(old) == before[0]
+        del aw
+        assert (sys.getrefcount(old), sys.getrefcount(new)) == before
+
+    @pytest.mark.parametrize("index", [-1, 1, 2**40])
+    def test_bad_index(self, index):
+        aw = ext.new()
+        ext.save_values(aw, 1)
+        with pytest.raises(IndexError, match="PyAwaitable_GetValue: index"):
+            ext.get_value(aw, index)
+        with pytest.raises(IndexError, match="PyAwaitable_SetValue: index"):
+            ext.set_value(aw, index, 2)
+
+    def test_unpack_more_than_saved(self):
+        aw = ext.new()
+        ext.save_values(aw, 1)
+        with pytest.raises(ValueError, match="cannot unpack 2 values"):
+            ext.unpack_values(aw, 2)
+        with pytest.raises(ValueError, match="non-negative"):
+            ext.unpack_values(aw, -1)
+
+
+class TestPackage:
+    def test_get_include(self):
+        pyawaitable_backport = pytest.importorskip("pyawaitable_backport")
+        include = pathlib.Path(pyawaitable_backport.get_include())
+        assert (include / "pyawaitable.h").is_file()
+
+    def test_main_include(self):
+        pyawaitable_backport = pytest.importorskip("pyawaitable_backport")
+        out = subprocess.run(
+            [sys.executable, "-m", "pyawaitable_backport", "--include"],
+            capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == pyawaitable_backport.get_include()
+
+    def test_init_without_runtime(self, tmp_path):
+        pytest.importorskip("pyawaitable_backport")
+        code = textwrap.dedent("""
+            import sys
+            sys.path.insert(0, sys.argv[1])
+            sys.modules["pyawaitable_backport._runtime"] = None
+            try:
+                import _testawaitable
+            except ImportError as exc:
+                print(exc)
+                print(type(exc.__cause__).__name__)
+        """)
+        out = subprocess.run(
+            [sys.executable, "-c", code,
+             str(build.build("_testawaitable", tmp_path))],
+            capture_output=True, text=True, check=True)
+        message, cause = out.stdout.splitlines()
+        assert message.startswith("PyAwaitable_Init: the pyawaitable_backport "
+                                  "runtime cannot be imported")
+        assert cause in ("ImportError", "ModuleNotFoundError")
+
+    def test_one_type_per_interpreter(self):
+        pyawaitable_backport = pytest.importorskip("pyawaitable_backport")
+        import importlib
+        import pyawaitable_backport._runtime as runtime
+        sys.modules.pop("pyawaitable_backport._runtime")
+        try:
+            again = importlib.import_module("pyawaitable_backport._runtime")
+        finally:
+            sys.modules["pyawaitable_backport._runtime"] = runtime
+        assert again is not runtime
+        assert again.awaitable is runtime.awaitable is ext.get_type()
+        assert pyawaitable_backport.awaitable is ext.get_type()

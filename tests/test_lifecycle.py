@@ -1,0 +1,246 @@
+"""Never-awaited warnings, garbage collection and reference counts.
+
+Rules 7 and 8 of the foundation issue, and exact refcounts.
+"""
+
+import asyncio
+import gc
+import subprocess
+import sys
+import textwrap
+import types
+import weakref
+
+import pytest
+
+import _testawaitable as ext
+import build
+from harness import add_await, run
+
+
+async def returns(value):
+    return value
+
+
+async def suspends(value):
+    await asyncio.sleep(0)
+    return value
+
+
+def never_awaited_warnings(make):
+    """Warnings recorded while an awaitable made by make() is dropped."""
+    with pytest.warns() as record:
+        aw = make()
+        del aw
+        gc.collect()
+    return [str(w.message) for w in record]
+
+
+class TestNeverAwaited:
+    def test_one_warning_for_queued_items(self):
+        coros = [suspends(1), suspends(2)]
+
+        def make():
+            aw = ext.new()
+            for coro in coros:
+                ext.add_await(aw, coro)
+            return aw
+
+        messages = never_awaited_warnings(make)
+        assert len(messages) == 1
+        assert messages[0].endswith("was never awaited")
+        assert "pyawaitable_backport.awaitable" in messages[0]
+        # The queued coroutines were closed, so they did not warn too.
+        assert all(coro.cr_frame is None for coro in coros)
+
+    @pytest.mark.parametrize("case", ["empty", "result only", "awaited",
+                                      "closed", "failed"])
+    def test_no_warning(self, case):
+        if case == "empty":
+            aw = ext.new()
+        elif case == "result only":
+            aw = ext.value(1)
+        else:
+            aw = ext.trampoline(suspends(1))
+            aw.send(None)
+            if case == "awaited":
+                with pytest.raises(StopIteration):
+                    aw.send(None)
+            elif case == "closed":
+                aw.close()
+            else:
+                with pytest.raises(KeyError):
+                    aw.throw(KeyError)
+        del aw
+        gc.collect()  # filterwarnings=error: any warning fails the test
+
+    def test_suspended_awaitable_dropped_closes_inner(self):
+        log = []
+
+        @types.coroutine
+        def guarded():
+            try:
+                yield
+            finally:
+                log.append("finally")
+
+        aw = ext.trampoline(guarded())
+        aw.send(None)
+        del aw
+        assert log == ["finally"]
+
+    def test_exception_pending_at_deallocation(self):
+        holder = [ext.trampoline(suspends(1))]
+        with pytest.warns(RuntimeWarning, match="was never awaited"):
+            with pytest.raises(LookupError, match="pending during dealloc"):
+                ext.drop_with_error_set(holder)
+
+    @pytest.mark.parametrize("flags", [["-W", "error"], ["-X", "dev"],
+                                       ["-X", "dev", "-W", "error"]],
+                             ids=" ".join)
+    def test_safe_under_strict_flags(self, flags, tmp_path):
+        code = textwrap.dedent("""
+            import asyncio, gc, sys
+            sys.path.insert(0, sys.argv[1])
+            import _testawaitable as ext
+
+            async def inner():
+                await asyncio.sleep(0)
+
+            seen = []
+            sys.unraisablehook = lambda u: seen.append(str(u.exc_value))
+            aw = ext.trampoline(inner())
+            del aw
+            gc.collect()
+            print(len(seen), seen)
+            holder = [ext.trampoline(inner())]
+            try:
+                ext.drop_with_error_set(holder)
+            except LookupError:
+                print("pending kept")
+            print(asyncio.run(ext.trampoline(inner())))
+        """)
+        build_dir = build.build("_testawaitable", tmp_path)
+        out = subprocess.run([sys.executable, *flags, "-c", code, str(build_dir)],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        lines = out.stdout.splitlines()
+        strict = "error" in flags
+        if strict:
+            # The warning became an exception with nowhere to go: reported
+            # through sys.unraisablehook, never a crash.
+            assert lines[0].startswith("1 ") and "never awaited" in lines[0]
+        else:
+            assert lines[0] == "0 []"
+            assert "never awaited" in out.stderr
+        assert lines[1:] == ["pending kept", "None"]
+
+
+class TestGarbageCollection:
+    def test_cycle_through_queued_coroutine(self):
+        async def holds(ref):
+            await asyncio.sleep(0)
+
+        holder = []
+        coro = holds(holder)
+        aw = ext.trampoline(coro)
+        holder.append(aw)           # aw -> coro -> holder -> aw
+        alive = weakref.ref(aw)
+        del aw, coro, holder
+        with pytest.warns(RuntimeWarning, match="was never awaited"):
+            gc.collect()
+        assert alive() is None
+
+    def test_cycle_through_suspended_item(self):
+        log = []
+
+        @types.coroutine
+        def holds(ref):
+            try:
+                yield
+            finally:
+                log.append("finally")
+
+        holder = []
+        aw = ext.trampoline(holds(holder))
+        holder.append(aw)
+        aw.send(None)
+        alive = weakref.ref(aw)
+        del aw, holder
+        gc.collect()
+        assert alive() is None
+        assert log == ["finally"]
+
+    def test_cycle_through_result_and_values(self):
+        aw = ext.new()
+        box = [aw]
+        ext.set_result(aw, box)
+        ext.save_values(aw, box)
+        alive = weakref.ref(aw)
+        del aw, box
+        gc.collect()
+        assert alive() is None
+
+    def test_traverse_reports_references(self):
+        coro = suspends(1)
+        result = object()
+        saved = object()
+        aw = ext.trampoline(coro)
+        ext.set_result(aw, result)
+        ext.save_values(aw, saved)
+        referents = gc.get_referents(aw)
+        assert coro in referents and result in referents and saved in referents
+        assert type(aw) in referents
+        aw.close()
+
+
+class TestRefcounts:
+    def test_result_not_leaked(self):
+        value = object()
+        before = sys.getrefcount(value)
+        for _ in range(100):
+            assert run(ext.trampoline(returns(value))) is value
+            assert asyncio.run(ext.trampoline(suspends(value))) is value
+        assert sys.getrefcount(value) == before
+
+    def test_set_result_twice_releases_the_first(self):
+        first, second = object(), object()
+        before = sys.getrefcount(first), sys.getrefcount(second)
+        for _ in range(100):
+            aw = ext.value(first)
+            ext.set_result(aw, second)
+            assert run(aw) is second
+        del aw
+        assert (sys.getrefcount(first), sys.getrefcount(second)) == before
+
+    def test_callback_arguments_not_leaked(self):
+        value = object()
+        exc = KeyError()
+        before = sys.getrefcount(value), sys.getrefcount(exc)
+
+        async def fails():
+            raise exc
+
+        for _ in range(100):
+            aw = ext.new()
+            add_await(aw, returns(value), lambda aw, v: None)
+            add_await(aw, fails(), on_error=lambda aw, e: 0)
+            run(aw)
+        del aw
+        exc.__traceback__ = None
+        assert (sys.getrefcount(value), sys.getrefcount(exc)) == before
+
+    def test_rejected_items_not_leaked(self):
+        obj = object()
+        before = sys.getrefcount(obj)
+        aw = ext.new()
+        for _ in range(100):
+            with pytest.raises(TypeError):
+                ext.add_await(aw, obj)
+            with pytest.raises(TypeError):
+                ext.add_expr(aw, obj)
+        assert sys.getrefcount(obj) == before
+
+    def test_awaitables_freed(self):
+        refs = [weakref.ref(ext.value(i)) for i in range(10)]
+        assert all(r() is None for r in refs)
