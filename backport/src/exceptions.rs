@@ -7,7 +7,6 @@
 use crate::refs::Owned;
 use pyo3_ffi::*;
 use std::ffi::{c_char, CStr};
-use std::ptr;
 
 /// Takes the current exception, if any, leaving none set.
 #[inline]
@@ -18,6 +17,7 @@ pub unsafe fn fetch() -> Option<Owned> {
     }
     #[cfg(not(Py_3_12))]
     {
+        use std::ptr;
         let (mut ty, mut value, mut tb) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
         PyErr_Fetch(&mut ty, &mut value, &mut tb);
         if ty.is_null() {

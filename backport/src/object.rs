@@ -174,7 +174,10 @@ unsafe fn step(this: *mut Awaitable, input: Input) -> Sent {
         State::Suspended => {
             (*this).state = State::Executing;
             // Our own reference: code run by the item may drop others.
-            let iter = (*this).current.clone().expect("a suspended awaitable has an item");
+            let iter = (*this)
+                .current
+                .clone()
+                .expect("a suspended awaitable has an item");
             match input {
                 Input::Send(value) => advance(this, Some(send(&iter, value))),
                 Input::Throw(exc) if exceptions::is_instance(&exc, PyExc_GeneratorExit) => {
@@ -386,7 +389,13 @@ unsafe extern "C" fn method_throw(
     {
         return ptr::null_mut();
     }
-    let arg = |i: Py_ssize_t| if i < nargs { *args.offset(i) } else { ptr::null_mut() };
+    let arg = |i: Py_ssize_t| {
+        if i < nargs {
+            *args.offset(i)
+        } else {
+            ptr::null_mut()
+        }
+    };
     match throw_argument(arg(0), arg(1), arg(2)) {
         Some(exc) => into_python(step(cast(obj), Input::Throw(exc))),
         None => ptr::null_mut(),
@@ -424,8 +433,7 @@ unsafe fn throw_argument(
     } else {
         PyErr_Format(
             PyExc_TypeError,
-            c"exceptions must be classes or instances deriving from BaseException, not %s"
-                .as_ptr(),
+            c"exceptions must be classes or instances deriving from BaseException, not %s".as_ptr(),
             type_name(typ),
         );
         return None;

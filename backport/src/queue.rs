@@ -115,7 +115,10 @@ pub unsafe fn await_iter(obj: &Owned) -> Option<Owned> {
     };
     let iter = Owned::from_new(am_await(ptr))?;
     if PyCoro_CheckExact(iter.as_ptr()) != 0 || is_iterable_coroutine(iter.as_ptr()) {
-        PyErr_SetString(PyExc_TypeError, c"__await__() returned a coroutine".as_ptr());
+        PyErr_SetString(
+            PyExc_TypeError,
+            c"__await__() returned a coroutine".as_ptr(),
+        );
         return None;
     }
     if PyIter_Check(iter.as_ptr()) == 0 {

@@ -5,7 +5,7 @@
 //! with the GIL held (or, on free-threaded builds, attached to the
 //! interpreter), which is what `Drop` relies on.
 
-use pyo3_ffi::{PyObject, Py_None, Py_DECREF, Py_INCREF};
+use pyo3_ffi::{PyObject, Py_DECREF, Py_INCREF, Py_None};
 use std::ptr::NonNull;
 
 /// A strong reference to a Python object.

@@ -7,7 +7,7 @@
 //! ValueError, a bad index an IndexError.
 
 use crate::bindings::{
-    PyAwaitable_Callback, PyAwaitable_Error, _PyAwaitable_API, _PyAwaitable_API_VERSION,
+    _PyAwaitable_API, _PyAwaitable_API_VERSION, PyAwaitable_Callback, PyAwaitable_Error,
 };
 use crate::object::{self, Awaitable};
 use crate::queue;
@@ -232,7 +232,11 @@ unsafe extern "C" fn save_values(
     0
 }
 
-unsafe extern "C" fn unpack_values(aw: *mut PyObject, n: Py_ssize_t, out: *mut *mut PyObject) -> c_int {
+unsafe extern "C" fn unpack_values(
+    aw: *mut PyObject,
+    n: Py_ssize_t,
+    out: *mut *mut PyObject,
+) -> c_int {
     let func = c"PyAwaitable_UnpackValues";
     let Some(this) = awaitable(func, aw) else {
         return -1;
@@ -254,7 +258,11 @@ unsafe extern "C" fn unpack_values(aw: *mut PyObject, n: Py_ssize_t, out: *mut *
     }
 }
 
-unsafe extern "C" fn set_value(aw: *mut PyObject, index: Py_ssize_t, value: *mut PyObject) -> c_int {
+unsafe extern "C" fn set_value(
+    aw: *mut PyObject,
+    index: Py_ssize_t,
+    value: *mut PyObject,
+) -> c_int {
     let func = c"PyAwaitable_SetValue";
     let Some(this) = awaitable(func, aw) else {
         return -1;
@@ -312,7 +320,11 @@ unsafe extern "C" fn save_arb_values(
     0
 }
 
-unsafe extern "C" fn unpack_arb_values(aw: *mut PyObject, n: Py_ssize_t, out: *mut *mut c_void) -> c_int {
+unsafe extern "C" fn unpack_arb_values(
+    aw: *mut PyObject,
+    n: Py_ssize_t,
+    out: *mut *mut c_void,
+) -> c_int {
     let func = c"PyAwaitable_UnpackArbValues";
     let Some(this) = awaitable(func, aw) else {
         return -1;
@@ -334,7 +346,11 @@ unsafe extern "C" fn unpack_arb_values(aw: *mut PyObject, n: Py_ssize_t, out: *m
     }
 }
 
-unsafe extern "C" fn set_arb_value(aw: *mut PyObject, index: Py_ssize_t, value: *mut c_void) -> c_int {
+unsafe extern "C" fn set_arb_value(
+    aw: *mut PyObject,
+    index: Py_ssize_t,
+    value: *mut c_void,
+) -> c_int {
     let func = c"PyAwaitable_SetArbValue";
     let Some(this) = awaitable(func, aw) else {
         return -1;

@@ -100,3 +100,61 @@ impl Values {
         std::mem::take(&mut self.objects)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arb(n: usize) -> Vec<*mut c_void> {
+        (1..=n).map(|i| i as *mut c_void).collect()
+    }
+
+    #[test]
+    fn arbitrary_values_keep_save_order_across_calls() {
+        let mut values = Values::default();
+        values.save_arbitrary(&arb(2));
+        values.save_arbitrary(&arb(1));
+        let mut out = [std::ptr::null_mut(); 3];
+        assert!(values.unpack_arbitrary(3, &mut out).is_ok());
+        assert_eq!(out, [1 as *mut c_void, 2 as _, 1 as _]);
+        assert_eq!(values.len_arbitrary(), 3);
+    }
+
+    #[test]
+    fn unpacking_more_than_saved_is_refused() {
+        let mut values = Values::default();
+        values.save_arbitrary(&arb(1));
+        let mut out = [std::ptr::null_mut(); 2];
+        assert!(matches!(
+            values.unpack_arbitrary(2, &mut out),
+            Err(Refused::Count { wanted: 2, len: 1 })
+        ));
+        assert!(matches!(
+            values.unpack_arbitrary(-1, &mut out),
+            Err(Refused::Count { wanted: -1, len: 1 })
+        ));
+        assert!(
+            out.iter().all(|p| p.is_null()),
+            "nothing written on refusal"
+        );
+    }
+
+    #[test]
+    fn bad_indexes_are_refused() {
+        let mut values = Values::default();
+        values.save_arbitrary(&arb(2));
+        for index in [-1, 2, Py_ssize_t::MAX] {
+            assert!(matches!(
+                values.get_arbitrary(index),
+                Err(Refused::Index { len: 2, .. })
+            ));
+            assert!(values.set_arbitrary(index, std::ptr::null_mut()).is_err());
+        }
+        assert!(values.set_arbitrary(1, 9 as *mut c_void).is_ok());
+        assert_eq!(values.get_arbitrary(1).ok(), Some(9 as *mut c_void));
+        assert!(matches!(
+            values.get(0),
+            Err(Refused::Index { index: 0, len: 0 })
+        ));
+    }
+}
