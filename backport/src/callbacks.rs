@@ -38,6 +38,9 @@ pub unsafe fn on_result(
     };
     let rc = cb(aw, value.as_ptr());
     drop(value);
+    if rc == 0 && PyErr_Occurred().is_null() {
+        return Flow::Continue; // the common case, without a fetch
+    }
     let exc = exceptions::fetch();
     match (rc, exc) {
         (0, None) => Flow::Continue,

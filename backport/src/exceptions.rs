@@ -100,8 +100,10 @@ pub unsafe fn write_unraisable(exc: Owned, obj: *mut PyObject) {
 /// or an exception instance is wrapped in a StopIteration instance instead
 /// of being taken for constructor arguments.
 pub unsafe fn set_stop_iteration(value: Owned) {
-    if value.as_ptr() == Py_None() {
-        PyErr_SetNone(PyExc_StopIteration);
+    let ptr = value.as_ptr();
+    if PyTuple_Check(ptr) == 0 && PyExceptionInstance_Check(ptr) == 0 {
+        // Taken as the single argument: no wrapping needed.
+        PyErr_SetObject(PyExc_StopIteration, ptr);
         return;
     }
     let stop = PyObject_CallOneArg(PyExc_StopIteration, value.as_ptr());

@@ -516,13 +516,22 @@ unsafe extern "C" fn dealloc(obj: *mut PyObject) {
     if !(*this).weakreflist.is_null() {
         PyObject_ClearWeakRefs(obj);
     }
-    // The finalizer may run Python code: keep the object visible to GC.
-    PyObject_GC_Track(obj.cast());
-    if PyObject_CallFinalizerFromDealloc(obj) < 0 {
-        return; // resurrected
+    // A finished awaitable, or one with nothing queued, has nothing to
+    // finalize: skip the finalizer (and its resurrection dance) entirely.
+    let idle = matches!((*this).state, State::Done)
+        || ((*this).state == State::Created && (*this).queue.is_empty());
+    if !idle {
+        // The finalizer may run Python code: keep the object visible to GC.
+        PyObject_GC_Track(obj.cast());
+        if PyObject_CallFinalizerFromDealloc(obj) < 0 {
+            return; // resurrected
+        }
+        PyObject_GC_UnTrack(obj.cast());
     }
-    PyObject_GC_UnTrack(obj.cast());
-    clear(obj);
+    // Unreachable now (no references, untracked, no weakrefs): drop the
+    // fields in place, releasing what they own.
+    ptr::drop_in_place(ptr::addr_of_mut!((*this).result));
+    ptr::drop_in_place(ptr::addr_of_mut!((*this).current));
     ptr::drop_in_place(ptr::addr_of_mut!((*this).queue));
     ptr::drop_in_place(ptr::addr_of_mut!((*this).values));
     let free = (*tp).tp_free.expect("heap types have tp_free");

@@ -21,34 +21,49 @@ pub struct Item {
     pub on_error: PyAwaitable_Error,
 }
 
+/// FIFO of items.  The front item is stored inline: most awaitables queue
+/// one item, and that one then costs no allocation.
 #[derive(Default)]
 pub struct Queue {
-    items: VecDeque<Item>,
+    /// The front item, if it is inline; when it is None, `rest` holds the
+    /// front (so order is kept whichever way items arrive).
+    head: Option<Item>,
+    rest: VecDeque<Item>,
 }
 
 impl Queue {
     #[inline]
     pub fn push(&mut self, item: Item) {
-        self.items.push_back(item);
+        if self.head.is_none() && self.rest.is_empty() {
+            self.head = Some(item);
+        } else {
+            self.rest.push_back(item);
+        }
     }
 
     #[inline]
     pub fn pop(&mut self) -> Option<Item> {
-        self.items.pop_front()
+        self.head.take().or_else(|| self.rest.pop_front())
     }
 
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.head.is_none() && self.rest.is_empty()
     }
 
-    /// Removes every pending item; the caller closes them.
+    /// Removes every pending item, in order; the caller closes them.
     pub fn take(&mut self) -> Vec<Item> {
-        self.items.drain(..).collect()
+        match self.head.take() {
+            None if self.rest.is_empty() => Vec::new(),
+            head => head.into_iter().chain(self.rest.drain(..)).collect(),
+        }
     }
 
     pub fn objects(&self) -> impl Iterator<Item = *mut PyObject> + '_ {
-        self.items.iter().map(|item| item.awaitable.as_ptr())
+        self.head
+            .iter()
+            .chain(&self.rest)
+            .map(|item| item.awaitable.as_ptr())
     }
 }
 

@@ -1,0 +1,147 @@
+"""Per-await cost of PyAwaitable against pure-Python ``async def``.
+
+Run by tools/bench with a venv where the backport and _testawaitable are
+importable.  Every case is an ``await`` in a loop inside one coroutine,
+driven by ``send(None)`` with no event loop, so only the awaiting is timed.
+
+Two ratios per case, both from the same run:
+
+- total: time of the C case / time of the pure-Python case;
+- overhead: the same after subtracting the baseline (the loop awaiting
+  ``inner()`` directly), i.e. the cost of the extra layer alone.
+
+The machines are noisy: each case runs ``--repeat`` times, interleaved,
+and the median is reported.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import _testawaitable as ext
+
+
+async def inner():
+    return 1
+
+
+async def py_trampoline(coro):
+    return await coro
+
+
+async def py_value(value):
+    return value
+
+
+def loop_direct(n):
+    async def body():
+        for _ in range(n):
+            await inner()
+    return body()
+
+
+def loop_py_trampoline(n):
+    async def body():
+        for _ in range(n):
+            await py_trampoline(inner())
+    return body()
+
+
+def loop_ext_trampoline(n):
+    trampoline = ext.trampoline
+
+    async def body():
+        for _ in range(n):
+            await trampoline(inner())
+    return body()
+
+
+def loop_nothing(n):
+    async def body():
+        for _ in range(n):
+            pass
+    return body()
+
+
+def loop_py_value(n):
+    async def body():
+        for _ in range(n):
+            await py_value(1)
+    return body()
+
+
+def loop_ext_value(n):
+    value = ext.value
+
+    async def body():
+        for _ in range(n):
+            await value(1)
+    return body()
+
+
+CASES = {
+    "direct": loop_direct,
+    "py_trampoline": loop_py_trampoline,
+    "ext_trampoline": loop_ext_trampoline,
+    "nothing": loop_nothing,
+    "py_value": loop_py_value,
+    "ext_value": loop_ext_value,
+}
+
+
+def time_case(make, n):
+    coro = make(n)
+    start = time.perf_counter()
+    try:
+        coro.send(None)
+    except StopIteration:
+        pass
+    return time.perf_counter() - start
+
+
+def measure(n, repeat):
+    samples = {name: [] for name in CASES}
+    for name, make in CASES.items():  # warm up
+        time_case(make, n // 10)
+    for _ in range(repeat):
+        for name, make in CASES.items():
+            samples[name].append(time_case(make, n))
+    return {name: statistics.median(s) / n * 1e9 for name, s in samples.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=200_000, help="awaits per run")
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    ns = measure(args.n, args.repeat)
+    report = {
+        "python": sys.version.split()[0],
+        "ns_per_await": ns,
+        "trampoline_total": ns["ext_trampoline"] / ns["py_trampoline"],
+        "trampoline_overhead": (ns["ext_trampoline"] - ns["direct"])
+        / (ns["py_trampoline"] - ns["direct"]),
+        "value_total": ns["ext_value"] / ns["py_value"],
+        "value_overhead": (ns["ext_value"] - ns["nothing"])
+        / (ns["py_value"] - ns["nothing"]),
+    }
+    if args.json:
+        print(json.dumps(report))
+        return
+    print(f"CPython {report['python']}: median ns per await "
+          f"(n={args.n}, repeat={args.repeat})")
+    for name, value in ns.items():
+        print(f"  {name:16} {value:8.1f}")
+    print(f"  trampoline  PyAwaitable / async def: "
+          f"{report['trampoline_total']:.2f}x total, "
+          f"{report['trampoline_overhead']:.2f}x overhead")
+    print(f"  no-await    PyAwaitable / async def: "
+          f"{report['value_total']:.2f}x total, "
+          f"{report['value_overhead']:.2f}x overhead")
+
+
+if __name__ == "__main__":
+    main()

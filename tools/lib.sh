@@ -1,0 +1,63 @@
+# Shared by tools/test and tools/bench: finding interpreters and preparing,
+# for one of them, a cached venv with the backport built and installed and
+# the C test extension compiled.  Source it; it expects $root and $cache.
+
+BINDGEN_VERSION=0.72.1
+MATURIN_VERSION=1.16.0
+export CARGO_TARGET_DIR=$cache/target
+
+ensure_apt() {  # ensure_apt PACKAGE...: install the Debian packages missing
+    local missing=()
+    for pkg in "$@"; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_bindgen() {
+    ensure_apt libclang-dev || return 1
+    if ! bindgen --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
+        cargo install --quiet --locked "bindgen-cli@$BINDGEN_VERSION" || return 1
+    fi
+}
+
+ensure_maturin() {
+    local venv=$cache/tools
+    if ! "$venv/bin/maturin" --version 2>/dev/null | grep -q "$MATURIN_VERSION"; then
+        python3 -m venv "$venv" && "$venv/bin/pip" install -q "maturin==$MATURIN_VERSION"
+    fi
+}
+
+find_python() {  # find_python X.Y: the newest pyenv X.Y.*, else pythonX.Y
+    local root
+    if root=$(pyenv root 2>/dev/null); then
+        local found
+        found=$(ls -d "$root"/versions/"$1".*/bin/python 2>/dev/null | sort -V | tail -n 1)
+        [ -n "$found" ] && { echo "$found"; return 0; }
+    fi
+    command -v "python$1"
+}
+
+# prepare X.Y: a venv for CPython X.Y with the test dependencies, the
+# backport wheel built from this tree and installed, and the C test
+# extension built into $cache/ext/X.Y.  Prints nothing on success but
+# maturin's progress; sets $venv.
+prepare() {
+    local version=$1 python wheels
+    python=$(find_python "$version") || { echo "no Python $version found" >&2; return 1; }
+    venv=$cache/venv-$version
+    wheels=$cache/wheels/$version
+    if [ ! -x "$venv/bin/python" ]; then
+        "$python" -m venv "$venv" || return 1
+    fi
+    "$venv/bin/pip" install -q -r "$root/tests/requirements.txt" || return 1
+    ensure_maturin || return 1
+    rm -rf "$wheels"
+    (cd "$root/backport" && "$cache/tools/bin/maturin" build --quiet --release \
+        --interpreter "$venv/bin/python" --out "$wheels") || return 1
+    "$venv/bin/pip" install -q --force-reinstall --no-deps "$wheels"/*.whl || return 1
+    "$venv/bin/python" "$root/tests/build.py" "$cache/ext/$version" >/dev/null
+}
