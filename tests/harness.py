@@ -12,6 +12,7 @@ exception set).
 
 import importlib
 import os
+import types
 import weakref
 
 import pytest
@@ -71,3 +72,15 @@ def require(module):
     if os.environ.get("PYAWAITABLE_REQUIRE_ALL"):
         return importlib.import_module(module)
     return pytest.importorskip(module)
+
+
+@types.coroutine
+def guarded(log, *unused):
+    """Suspends once; appends "finally" to log when finished or closed.
+
+    Extra arguments are kept alive by the frame (for reference cycles).
+    """
+    try:
+        yield
+    finally:
+        log.append("finally")

@@ -12,7 +12,7 @@ import warnings
 import pytest
 
 import _testawaitable as ext
-from harness import add_await, require, run
+from harness import add_await, guarded, require, run
 
 
 async def returns(value):
@@ -328,16 +328,9 @@ class TestDelegation:
     def test_close_reaches_inner(self):
         log = []
 
-        @types.coroutine
-        def guarded():
-            try:
-                yield
-            finally:
-                log.append("finally")
-
         later = suspends(2)
         aw = ext.new()
-        add_await(aw, guarded())
+        add_await(aw, guarded(log))
         add_await(aw, later)
         aw.send(None)
         with warnings.catch_warnings():
@@ -364,14 +357,7 @@ class TestDelegation:
     def test_throw_generator_exit_closes_inner(self):
         log = []
 
-        @types.coroutine
-        def guarded():
-            try:
-                yield
-            finally:
-                log.append("finally")
-
-        aw = ext.trampoline(guarded())
+        aw = ext.trampoline(guarded(log))
         aw.send(None)
         with pytest.raises(GeneratorExit):
             aw.throw(GeneratorExit)

@@ -8,14 +8,13 @@ import gc
 import subprocess
 import sys
 import textwrap
-import types
 import weakref
 
 import pytest
 
 import _testawaitable as ext
 import build
-from harness import add_await, run
+from harness import add_await, guarded, run
 
 
 async def returns(value):
@@ -77,14 +76,7 @@ class TestNeverAwaited:
     def test_suspended_awaitable_dropped_closes_inner(self):
         log = []
 
-        @types.coroutine
-        def guarded():
-            try:
-                yield
-            finally:
-                log.append("finally")
-
-        aw = ext.trampoline(guarded())
+        aw = ext.trampoline(guarded(log))
         aw.send(None)
         del aw
         assert log == ["finally"]
@@ -154,15 +146,8 @@ class TestGarbageCollection:
     def test_cycle_through_suspended_item(self):
         log = []
 
-        @types.coroutine
-        def holds(ref):
-            try:
-                yield
-            finally:
-                log.append("finally")
-
         holder = []
-        aw = ext.trampoline(holds(holder))
+        aw = ext.trampoline(guarded(log, holder))
         holder.append(aw)
         aw.send(None)
         alive = weakref.ref(aw)

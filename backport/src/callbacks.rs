@@ -93,18 +93,18 @@ pub unsafe fn on_error(aw: *mut PyObject, on_error: PyAwaitable_Error, exc: Owne
             Some(exc),
         )),
         (_, new) => {
-            if let Some(new) = new {
-                chain(&new, exc);
-                Flow::Raise(system_error(
-                    c"PyAwaitable error callback returned a value other than 0, -1 or -2",
-                    Some(new),
-                ))
-            } else {
-                Flow::Raise(system_error(
-                    c"PyAwaitable error callback returned a value other than 0, -1 or -2",
-                    Some(exc),
-                ))
-            }
+            // The exception being handled is the SystemError's context.
+            let context = match new {
+                Some(new) => {
+                    chain(&new, exc);
+                    new
+                }
+                None => exc,
+            };
+            Flow::Raise(system_error(
+                c"PyAwaitable error callback returned a value other than 0, -1 or -2",
+                Some(context),
+            ))
         }
     }
 }
