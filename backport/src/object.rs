@@ -451,30 +451,37 @@ unsafe extern "C" fn method_close(obj: *mut PyObject, _: *mut PyObject) -> *mut 
     Owned::none().into_ptr()
 }
 
+/// Whether finalization has work: items queued that never ran (warn, close
+/// them), or an item suspended mid-await (close it).  Anything else is
+/// finished or empty, and dealloc skips the finalizer altogether.
+unsafe fn needs_finalizer(this: *mut Awaitable) -> bool {
+    match (*this).state {
+        State::Created => !(*this).queue.is_empty(),
+        State::Suspended => true,
+        State::Executing | State::Done => false,
+    }
+}
+
 /// PEP 442 finalizer: runs on deallocation and before GC clears a cycle.
 unsafe extern "C" fn finalize(obj: *mut PyObject) {
     let this = cast(obj);
+    if !needs_finalizer(this) {
+        return;
+    }
     let saved = exceptions::fetch();
-    match (*this).state {
-        State::Created if !(*this).queue.is_empty() => {
-            if PyErr_WarnFormat(
-                PyExc_RuntimeWarning,
-                1,
-                c"%R was never awaited".as_ptr(),
-                obj,
-            ) < 0
-            {
-                // -W error: the warning is an exception with nowhere to go.
-                PyErr_WriteUnraisable(obj);
-            }
-            close(this);
-        }
-        State::Created | State::Suspended => {
-            if close(this) < 0 {
-                PyErr_WriteUnraisable(obj);
-            }
-        }
-        State::Executing | State::Done => {}
+    if (*this).state == State::Created
+        && PyErr_WarnFormat(
+            PyExc_RuntimeWarning,
+            1,
+            c"%R was never awaited".as_ptr(),
+            obj,
+        ) < 0
+    {
+        // -W error: the warning is an exception with nowhere to go.
+        PyErr_WriteUnraisable(obj);
+    }
+    if close(this) < 0 {
+        PyErr_WriteUnraisable(obj);
     }
     if let Some(saved) = saved {
         exceptions::restore(saved);
@@ -516,11 +523,8 @@ unsafe extern "C" fn dealloc(obj: *mut PyObject) {
     if !(*this).weakreflist.is_null() {
         PyObject_ClearWeakRefs(obj);
     }
-    // A finished awaitable, or one with nothing queued, has nothing to
-    // finalize: skip the finalizer (and its resurrection dance) entirely.
-    let idle = matches!((*this).state, State::Done)
-        || ((*this).state == State::Created && (*this).queue.is_empty());
-    if !idle {
+    // Skip the finalizer (and its resurrection dance) when it has no work.
+    if needs_finalizer(this) {
         // The finalizer may run Python code: keep the object visible to GC.
         PyObject_GC_Track(obj.cast());
         if PyObject_CallFinalizerFromDealloc(obj) < 0 {
