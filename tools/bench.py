@@ -35,6 +35,9 @@ async def py_value(value):
     return value
 
 
+# One loop function per case, written out: a shared loop calling a function
+# per iteration would add that call to every timing.
+
 def loop_direct(n):
     async def body():
         for _ in range(n):
