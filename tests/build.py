@@ -29,9 +29,10 @@ def pyawaitable_include():
     return pyawaitable_backport.get_include()
 
 
-def build(name, out_dir):
-    """Compile tests/ext/<name>.c into out_dir; return out_dir."""
-    source = HERE / "ext" / f"{name}.c"
+def build(name, out_dir, source=None):
+    """Compile <source> (default tests/ext/<name>.c) into out_dir as the
+    extension module <name>; return out_dir."""
+    source = pathlib.Path(source or HERE / "ext" / f"{name}.c")
     include = pyawaitable_include()
     header = pathlib.Path(include, "pyawaitable.h")
     digest = hashlib.sha256(source.read_bytes() + header.read_bytes()

@@ -229,3 +229,65 @@ class TestRefcounts:
     def test_awaitables_freed(self):
         refs = [weakref.ref(ext.value(i)) for i in range(10)]
         assert all(r() is None for r in refs)
+
+
+class TestReuse:
+    """Freed awaitables may be reused (the backport keeps a freelist); a
+    reused object must be indistinguishable from a fresh one."""
+
+    def test_every_dropped_awaitable_warns(self):
+        # A finalized object must never come back with its "finalized"
+        # mark: the next one would then skip its finalizer and not warn.
+        for i in range(5):
+            coro = suspends(i)
+
+            def make():
+                aw = ext.new()
+                ext.add_await(aw, coro)
+                return aw
+
+            assert len(never_awaited_warnings(make)) == 1
+            assert coro.cr_frame is None
+
+    def test_finalized_in_a_cycle_then_reused(self):
+        closed = []
+
+        async def holds(holder):
+            try:
+                await asyncio.sleep(0)
+            finally:
+                closed.append(holder)
+
+        for i in range(3):
+            aw = ext.new()
+            ext.add_await(aw, holds([aw]))
+            assert ext.send(aw, None)[0] == "next"  # suspended in sleep(0)
+            del aw
+            gc.collect()  # finalizes the cycle: the coroutine is closed
+            assert len(closed) == i + 1
+        closed.clear()  # break the cycles the holders make
+        gc.collect()
+        # New awaitables still work and are still finalized.
+        assert run(ext.trampoline(returns(1))) == 1
+        self.test_every_dropped_awaitable_warns()
+
+    def test_reused_object_is_fresh(self):
+        for i in range(200):
+            aw = ext.trampoline(returns(i))
+            assert gc.is_tracked(aw)
+            assert weakref.getweakrefcount(aw) == 0
+            with pytest.raises(IndexError):
+                ext.get_value(aw, 0)
+            ref = weakref.ref(aw)
+            assert run(aw) == i
+            del aw
+            assert ref() is None
+
+    def test_many_alive_at_once(self):
+        # More than any freelist holds, freed in two orders.
+        for index in (0, -1):
+            aws = [ext.trampoline(returns(i)) for i in range(300)]
+            assert [run(aw) for aw in aws] == list(range(300))
+            while aws:
+                del aws[index]
+        assert run(ext.value("after")) == "after"

@@ -10,17 +10,30 @@ Two ratios per case, both from the same run:
 - overhead: the same after subtracting the baseline (the loop awaiting
   ``inner()`` directly), i.e. the cost of the extra layer alone.
 
-The machines are noisy: each case runs ``--repeat`` times, interleaved,
-and the median is reported.
+The machines are noisy and their speed drifts within seconds, so cases
+run interleaved, ``--repeat`` rounds of every case, and each ratio is the
+median over the rounds of that round's ratio: both sides of a ratio are
+timed within milliseconds of each other.
 """
 
 import argparse
 import json
+import pathlib
 import statistics
 import sys
+import tempfile
 import time
 
 import _testawaitable as ext
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+from build import build  # noqa: E402
+
+# The reference point: a minimal hand-written am_send trampoline.
+sys.path.insert(0, str(build("_floor", tempfile.mkdtemp(prefix="floor-"),
+                             HERE / "floor" / "_floor.c")))
+import _floor  # noqa: E402
 
 
 async def inner():
@@ -61,6 +74,15 @@ def loop_ext_trampoline(n):
     return body()
 
 
+def loop_floor_trampoline(n):
+    trampoline = _floor.trampoline
+
+    async def body():
+        for _ in range(n):
+            await trampoline(inner())
+    return body()
+
+
 def loop_nothing(n):
     async def body():
         for _ in range(n):
@@ -88,6 +110,7 @@ CASES = {
     "direct": loop_direct,
     "py_trampoline": loop_py_trampoline,
     "ext_trampoline": loop_ext_trampoline,
+    "floor_trampoline": loop_floor_trampoline,
     "nothing": loop_nothing,
     "py_value": loop_py_value,
     "ext_value": loop_ext_value,
@@ -105,31 +128,42 @@ def time_case(make, n):
 
 
 def measure(n, repeat):
+    """Per-round ns per await for every case: {name: [ns, ...]}."""
     samples = {name: [] for name in CASES}
     for name, make in CASES.items():  # warm up
         time_case(make, n // 10)
     for _ in range(repeat):
         for name, make in CASES.items():
-            samples[name].append(time_case(make, n))
-    return {name: statistics.median(s) / n * 1e9 for name, s in samples.items()}
+            samples[name].append(time_case(make, n) / n * 1e9)
+    return samples
+
+
+def ratio(samples, case, base, baseline=None):
+    """Median over rounds of case/base, after subtracting baseline."""
+    def cost(name, i):
+        return samples[name][i] - (samples[baseline][i] if baseline else 0)
+    rounds = range(len(samples[case]))
+    return statistics.median(cost(case, i) / cost(base, i) for i in rounds)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=200_000, help="awaits per run")
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("-n", type=int, default=50_000, help="awaits per run")
+    parser.add_argument("--repeat", type=int, default=41)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    ns = measure(args.n, args.repeat)
+    samples = measure(args.n, args.repeat)
+    ns = {name: statistics.median(s) for name, s in samples.items()}
     report = {
         "python": sys.version.split()[0],
         "ns_per_await": ns,
-        "trampoline_total": ns["ext_trampoline"] / ns["py_trampoline"],
-        "trampoline_overhead": (ns["ext_trampoline"] - ns["direct"])
-        / (ns["py_trampoline"] - ns["direct"]),
-        "value_total": ns["ext_value"] / ns["py_value"],
-        "value_overhead": (ns["ext_value"] - ns["nothing"])
-        / (ns["py_value"] - ns["nothing"]),
+        "trampoline_total": ratio(samples, "ext_trampoline", "py_trampoline"),
+        "trampoline_overhead": ratio(
+            samples, "ext_trampoline", "py_trampoline", baseline="direct"),
+        "floor_total": ratio(samples, "floor_trampoline", "py_trampoline"),
+        "value_total": ratio(samples, "ext_value", "py_value"),
+        "value_overhead": ratio(
+            samples, "ext_value", "py_value", baseline="nothing"),
     }
     if args.json:
         print(json.dumps(report))
@@ -141,6 +175,8 @@ def main(argv=None):
     print(f"  trampoline  PyAwaitable / async def: "
           f"{report['trampoline_total']:.2f}x total, "
           f"{report['trampoline_overhead']:.2f}x overhead")
+    print(f"  trampoline  minimal am_send / async def: "
+          f"{report['floor_total']:.2f}x total (the floor)")
     print(f"  no-await    PyAwaitable / async def: "
           f"{report['value_total']:.2f}x total, "
           f"{report['value_overhead']:.2f}x overhead")

@@ -17,6 +17,7 @@
 mod bindings;
 mod callbacks;
 mod exceptions;
+mod freelist;
 mod object;
 mod queue;
 mod refs;

@@ -112,11 +112,12 @@ pub unsafe fn check_awaitable(func: &std::ffi::CStr, obj: *mut PyObject) -> bool
 }
 
 /// The iterator that `await obj` delegates to, with the checks CPython's
-/// `await` makes.  Raises (returns None) like `await` would.
-pub unsafe fn await_iter(obj: &Owned) -> Option<Owned> {
+/// `await` makes.  Raises (returns None) like `await` would.  Takes the
+/// reference: a coroutine is its own iterator.
+pub unsafe fn await_iter(obj: Owned) -> Option<Owned> {
     let ptr = obj.as_ptr();
     if PyCoro_CheckExact(ptr) != 0 || (PyGen_Check(ptr) != 0 && is_iterable_coroutine(ptr)) {
-        return Some(obj.clone());
+        return Some(obj);
     }
     let am = (*Py_TYPE(ptr)).tp_as_async;
     let am_await = if am.is_null() { None } else { (*am).am_await };

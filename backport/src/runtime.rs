@@ -28,6 +28,13 @@ struct ModuleState {
     awaitable_type: *mut PyObject,
 }
 
+/// The main interpreter's type, or NULL before its runtime is imported and
+/// after its module is cleared.
+#[inline]
+pub fn main_type() -> *mut PyTypeObject {
+    MAIN_TYPE.load(Ordering::Acquire)
+}
+
 /// The current interpreter's awaitable type (borrowed), or NULL with
 /// RuntimeError if the runtime was never imported in this interpreter.
 pub unsafe fn awaitable_type() -> *mut PyTypeObject {
@@ -115,12 +122,17 @@ unsafe extern "C" fn clear(module: *mut PyObject) -> c_int {
         let tp = std::mem::replace(&mut (*st).awaitable_type, ptr::null_mut());
         // A later lookup goes through the interpreter dict, which is only
         // cleared when the interpreter itself is finalized.
-        let _ = MAIN_TYPE.compare_exchange(
-            tp.cast(),
-            ptr::null_mut(),
-            Ordering::AcqRel,
-            Ordering::Relaxed,
-        );
+        let was_main = MAIN_TYPE
+            .compare_exchange(
+                tp.cast(),
+                ptr::null_mut(),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_ok();
+        if was_main {
+            crate::freelist::drain();
+        }
         Py_DECREF(tp);
     }
     0

@@ -118,6 +118,7 @@ unsafe extern "C" fn new() -> *mut PyObject {
     object::new(tp)
 }
 
+#[inline(always)]
 unsafe fn add_item(
     func: &CStr,
     aw: *mut PyObject,

@@ -9,8 +9,13 @@ use crate::refs::Owned;
 use pyo3_ffi::{PyObject, Py_ssize_t};
 use std::ffi::c_void;
 
+/// Boxed on first use: most awaitables save nothing, and an empty
+/// `Values` is then one null pointer to write and to check on free.
 #[derive(Default)]
-pub struct Values {
+pub struct Values(Option<Box<Store>>);
+
+#[derive(Default)]
+struct Store {
     objects: Vec<Owned>,
     arbitrary: Vec<*mut c_void>,
 }
@@ -37,14 +42,27 @@ fn count(wanted: Py_ssize_t, len: usize) -> Result<usize, Refused> {
 }
 
 impl Values {
+    fn store(&mut self) -> &mut Store {
+        self.0.get_or_insert_with(Box::default)
+    }
+
+    fn objects_slice(&self) -> &[Owned] {
+        self.0.as_ref().map_or(&[], |s| &s.objects)
+    }
+
+    fn arbitrary_slice(&self) -> &[*mut c_void] {
+        self.0.as_ref().map_or(&[], |s| &s.arbitrary)
+    }
+
     pub fn save(&mut self, values: impl IntoIterator<Item = Owned>) {
-        self.objects.extend(values);
+        self.store().objects.extend(values);
     }
 
     /// The first `n` values, in save order (borrowed).
     pub fn unpack(&self, n: Py_ssize_t, out: &mut [*mut PyObject]) -> Result<(), Refused> {
-        let n = count(n, self.objects.len())?;
-        for (dst, src) in out.iter_mut().zip(&self.objects[..n]) {
+        let objects = self.objects_slice();
+        let n = count(n, objects.len())?;
+        for (dst, src) in out.iter_mut().zip(&objects[..n]) {
             *dst = src.as_ptr();
         }
         Ok(())
@@ -53,51 +71,58 @@ impl Values {
     /// Replaces a value; the old one is returned so the caller releases it
     /// after the awaitable is consistent again (its finalizer may run code).
     pub fn set(&mut self, index: Py_ssize_t, value: Owned) -> Result<Owned, Refused> {
-        let i = slot(index, self.objects.len())?;
-        Ok(std::mem::replace(&mut self.objects[i], value))
+        let i = slot(index, self.len())?;
+        Ok(std::mem::replace(&mut self.store().objects[i], value))
     }
 
     pub fn get(&self, index: Py_ssize_t) -> Result<*mut PyObject, Refused> {
-        let i = slot(index, self.objects.len())?;
-        Ok(self.objects[i].as_ptr())
+        let objects = self.objects_slice();
+        let i = slot(index, objects.len())?;
+        Ok(objects[i].as_ptr())
     }
 
     pub fn len(&self) -> usize {
-        self.objects.len()
+        self.objects_slice().len()
     }
 
     pub fn save_arbitrary(&mut self, values: &[*mut c_void]) {
-        self.arbitrary.extend_from_slice(values);
+        if !values.is_empty() {
+            self.store().arbitrary.extend_from_slice(values);
+        }
     }
 
     pub fn unpack_arbitrary(&self, n: Py_ssize_t, out: &mut [*mut c_void]) -> Result<(), Refused> {
-        let n = count(n, self.arbitrary.len())?;
-        out[..n].copy_from_slice(&self.arbitrary[..n]);
+        let arbitrary = self.arbitrary_slice();
+        let n = count(n, arbitrary.len())?;
+        out[..n].copy_from_slice(&arbitrary[..n]);
         Ok(())
     }
 
     pub fn set_arbitrary(&mut self, index: Py_ssize_t, value: *mut c_void) -> Result<(), Refused> {
-        let i = slot(index, self.arbitrary.len())?;
-        self.arbitrary[i] = value;
+        let i = slot(index, self.len_arbitrary())?;
+        self.store().arbitrary[i] = value;
         Ok(())
     }
 
     pub fn get_arbitrary(&self, index: Py_ssize_t) -> Result<*mut c_void, Refused> {
-        let i = slot(index, self.arbitrary.len())?;
-        Ok(self.arbitrary[i])
+        let arbitrary = self.arbitrary_slice();
+        let i = slot(index, arbitrary.len())?;
+        Ok(arbitrary[i])
     }
 
     pub fn len_arbitrary(&self) -> usize {
-        self.arbitrary.len()
+        self.arbitrary_slice().len()
     }
 
     pub fn objects(&self) -> impl Iterator<Item = *mut PyObject> + '_ {
-        self.objects.iter().map(Owned::as_ptr)
+        self.objects_slice().iter().map(Owned::as_ptr)
     }
 
     /// Removes every object value (for GC's tp_clear); the caller drops them.
     pub fn take_objects(&mut self) -> Vec<Owned> {
-        std::mem::take(&mut self.objects)
+        self.0
+            .as_mut()
+            .map_or_else(Vec::new, |s| std::mem::take(&mut s.objects))
     }
 }
 
