@@ -22,9 +22,15 @@ import _testawaitable as ext
 _handlers = weakref.WeakKeyDictionary()
 
 
-def _dispatch(aw, slot, is_error, value):
+RESULT, ERROR, DEFER = range(3)
+
+
+def _dispatch(aw, slot, kind, value):
     on_result, on_error = _handlers[aw][slot]
-    ret = (on_error if is_error else on_result)(aw, value)
+    if kind == DEFER:
+        ret = on_result(aw)
+    else:
+        ret = (on_error if kind == ERROR else on_result)(aw, value)
     return 0 if ret is None else ret
 
 
@@ -48,6 +54,19 @@ def add_await(aw, coro, on_result=None, on_error=None):
 def add_expr(aw, expr, on_result=None, on_error=None):
     """PyAwaitable_AddExpr; an exception instance stands for a NULL expr."""
     _add(ext.add_expr, aw, expr, on_result, on_error)
+
+
+def defer_await(aw, handler):
+    """PyAwaitable_DeferAwait with a Python handler(aw) -> code."""
+    slots = _handlers.setdefault(aw, [])
+    slots.append((handler, None))
+    ext.defer_await(aw, len(slots) - 1)
+
+
+def async_with(aw, ctx, body=None, on_error=None):
+    """PyAwaitable_AsyncWith with Python handlers: body(aw, value) and
+    on_error(aw, exc)."""
+    _add(ext.async_with, aw, ctx, body, on_error)
 
 
 def run(aw):

@@ -19,6 +19,8 @@ pub type PyAwaitable_Callback = ::std::option::Option<
 pub type PyAwaitable_Error = ::std::option::Option<
     unsafe extern "C" fn(awaitable: *mut PyObject, exc: *mut PyObject) -> ::std::os::raw::c_int,
 >;
+pub type PyAwaitable_Defer =
+    ::std::option::Option<unsafe extern "C" fn(awaitable: *mut PyObject) -> ::std::os::raw::c_int>;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _PyAwaitable_API {
@@ -98,10 +100,21 @@ pub struct _PyAwaitable_API {
         unsafe extern "C" fn(aw: *mut PyObject, index: Py_ssize_t) -> *mut ::std::os::raw::c_void,
     >,
     pub ArbValuesSize: ::std::option::Option<unsafe extern "C" fn(aw: *mut PyObject) -> Py_ssize_t>,
+    pub DeferAwait: ::std::option::Option<
+        unsafe extern "C" fn(aw: *mut PyObject, cb: PyAwaitable_Defer) -> ::std::os::raw::c_int,
+    >,
+    pub AsyncWith: ::std::option::Option<
+        unsafe extern "C" fn(
+            aw: *mut PyObject,
+            ctx: *mut PyObject,
+            body: PyAwaitable_Callback,
+            err: PyAwaitable_Error,
+        ) -> ::std::os::raw::c_int,
+    >,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of _PyAwaitable_API"][::std::mem::size_of::<_PyAwaitable_API>() - 144usize];
+    ["Size of _PyAwaitable_API"][::std::mem::size_of::<_PyAwaitable_API>() - 160usize];
     ["Alignment of _PyAwaitable_API"][::std::mem::align_of::<_PyAwaitable_API>() - 8usize];
     ["Offset of field: _PyAwaitable_API::version"]
         [::std::mem::offset_of!(_PyAwaitable_API, version) - 0usize];
@@ -141,4 +154,8 @@ const _: () = {
         [::std::mem::offset_of!(_PyAwaitable_API, GetArbValue) - 128usize];
     ["Offset of field: _PyAwaitable_API::ArbValuesSize"]
         [::std::mem::offset_of!(_PyAwaitable_API, ArbValuesSize) - 136usize];
+    ["Offset of field: _PyAwaitable_API::DeferAwait"]
+        [::std::mem::offset_of!(_PyAwaitable_API, DeferAwait) - 144usize];
+    ["Offset of field: _PyAwaitable_API::AsyncWith"]
+        [::std::mem::offset_of!(_PyAwaitable_API, AsyncWith) - 152usize];
 };

@@ -8,6 +8,8 @@
 //! | error    | 0       | the exception is swallowed; continue |
 //! | error    | -1      | the original exception propagates |
 //! | error    | -2      | the exception it set propagates instead (the original is its `__context__`) |
+//! | defer    | 0       | continue with the next item |
+//! | defer    | -1, -2  | the exception it set propagates |
 //!
 //! Anything else is a bug in the callback and becomes a SystemError that
 //! propagates: a negative return without an exception, 0 with an exception
@@ -16,6 +18,7 @@
 
 use crate::bindings::{PyAwaitable_Callback, PyAwaitable_Error};
 use crate::exceptions::{self, chain, system_error};
+use crate::queue::DeferFn;
 use crate::refs::Owned;
 use pyo3_ffi::*;
 
@@ -106,5 +109,27 @@ pub unsafe fn on_error(aw: *mut PyObject, on_error: PyAwaitable_Error, exc: Owne
                 Some(context),
             ))
         }
+    }
+}
+
+/// Runs a deferred callback: its items are queued by now, or it raised.
+pub unsafe fn on_defer(aw: *mut PyObject, cb: DeferFn) -> Flow {
+    let rc = cb(aw);
+    let exc = exceptions::fetch();
+    match (rc, exc) {
+        (0, None) => Flow::Continue,
+        (-1 | -2, Some(exc)) => Flow::Raise(exc),
+        (0, Some(exc)) => Flow::Raise(system_error(
+            c"PyAwaitable defer callback returned 0 with an exception set",
+            Some(exc),
+        )),
+        (-1 | -2, None) => Flow::Raise(system_error(
+            c"PyAwaitable defer callback returned an error without setting an exception",
+            None,
+        )),
+        (_, exc) => Flow::Raise(system_error(
+            c"PyAwaitable defer callback returned a value other than 0, -1 or -2",
+            exc,
+        )),
     }
 }

@@ -24,6 +24,7 @@ mod refs;
 mod runtime;
 mod table;
 mod values;
+mod with;
 
 /// Entry point of `pyawaitable_backport._runtime` (multi-phase init).
 ///

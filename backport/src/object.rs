@@ -10,9 +10,10 @@ use crate::bindings::{PyAwaitable_Callback, PyAwaitable_Error};
 use crate::callbacks::{self, Flow};
 use crate::exceptions::{self, fetch_or_system_error, set_stop_iteration, type_name};
 use crate::freelist;
-use crate::queue::{self, Item, Queue};
+use crate::queue::{self, Item, Queue, With};
 use crate::refs::Owned;
 use crate::values::Values;
+use crate::with;
 use pyo3_ffi::*;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
@@ -28,10 +29,10 @@ pub struct Awaitable {
     finalized: bool,
     /// The value of the await; None unless SetResult was called.
     result: Option<Owned>,
-    /// The await-iterator of the item that is running, and its callbacks.
+    /// The await-iterator of the item that is running.
     current: Option<Owned>,
-    on_result: PyAwaitable_Callback,
-    on_error: PyAwaitable_Error,
+    /// What receives the running item's outcome.
+    then: Then,
     queue: Queue,
     pub values: Values,
 }
@@ -48,8 +49,34 @@ enum State {
     Done,
 }
 
+/// Where the outcome of the running await goes.
+enum Then {
+    /// No await is running.
+    Idle,
+    /// An `AddAwait` item: its callbacks.
+    Callbacks(PyAwaitable_Callback, PyAwaitable_Error),
+    /// `__aenter__()` of an `async with`: its value opens the block.
+    Enter(Box<With>),
+    /// `__aexit__(...)` of a block left normally (None) or by `exc`.
+    Exit {
+        exc: Option<Owned>,
+        on_error: PyAwaitable_Error,
+    },
+}
+
+impl Then {
+    fn objects(&self) -> impl Iterator<Item = *mut PyObject> {
+        let (a, b) = match self {
+            Then::Idle | Then::Callbacks(..) => (None, None),
+            Then::Enter(with) => (Some(with.enter.as_ptr()), Some(with.exit.as_ptr())),
+            Then::Exit { exc, .. } => (exc.as_ref().map(Owned::as_ptr), None),
+        };
+        a.into_iter().chain(b)
+    }
+}
+
 /// What an item's iterator did with the value or exception given to it.
-enum Outcome {
+pub enum Outcome {
     Yield(Owned),
     Return(Owned),
     Raise(Owned),
@@ -110,8 +137,7 @@ pub unsafe fn new(tp: *mut PyTypeObject) -> *mut PyObject {
     ptr::addr_of_mut!((*this).finalized).write(false);
     ptr::addr_of_mut!((*this).result).write(None);
     ptr::addr_of_mut!((*this).current).write(None);
-    ptr::addr_of_mut!((*this).on_result).write(None);
-    ptr::addr_of_mut!((*this).on_error).write(None);
+    ptr::addr_of_mut!((*this).then).write(Then::Idle);
     ptr::addr_of_mut!((*this).queue).write(Queue::default());
     ptr::addr_of_mut!((*this).values).write(Values::default());
     if !reused.is_null() {
@@ -120,15 +146,9 @@ pub unsafe fn new(tp: *mut PyTypeObject) -> *mut PyObject {
     obj
 }
 
-/// Queues `coro` (already checked to be awaitable).  False (RuntimeError
-/// set) if the awaitable has finished: the item could never run.
-pub unsafe fn add(
-    this: *mut Awaitable,
-    func: &CStr,
-    coro: Owned,
-    on_result: PyAwaitable_Callback,
-    on_error: PyAwaitable_Error,
-) -> bool {
+/// Queues `item` (already checked).  False (RuntimeError set) if the
+/// awaitable has finished: the item could never run.
+pub unsafe fn add(this: *mut Awaitable, func: &CStr, item: Item) -> bool {
     if (*this).state == State::Done {
         PyErr_Format(
             PyExc_RuntimeError,
@@ -137,11 +157,7 @@ pub unsafe fn add(
         );
         return false;
     }
-    (*this).queue.push(Item {
-        awaitable: coro,
-        on_result,
-        on_error,
-    });
+    (*this).queue.push(item);
     true
 }
 
@@ -150,10 +166,11 @@ pub unsafe fn set_result(this: *mut Awaitable, result: Owned) {
     drop(old);
 }
 
-/// Drops every pending item; the running item, if any, goes on.  Adding
-/// items afterwards works as before.
+/// Drops every pending item; the running item, if any, goes on, and open
+/// `async with` blocks are still exited.  Adding items afterwards works as
+/// before.
 pub unsafe fn cancel(this: *mut Awaitable) {
-    let items = (*this).queue.take();
+    let items = (*this).queue.cancel();
     queue::close_unstarted(items, this.cast());
 }
 
@@ -210,50 +227,147 @@ unsafe fn step(this: *mut Awaitable, input: Input) -> Sent {
     }
 }
 
+/// The next thing `advance` does.
+enum Next {
+    /// Hand the running await's outcome to `then`.
+    Run(Outcome),
+    /// Continue with the next item, or raise in the awaitable.
+    Settle(Flow),
+    /// Return this from `step`.
+    Finish(Sent),
+}
+
 /// Delivers the running item's outcome, then starts items until one
 /// suspends or the queue is empty.  A loop, not recursion: any number of
 /// items that finish without suspending use constant C stack.
 #[inline]
-unsafe fn advance(this: *mut Awaitable, mut outcome: Option<Outcome>) -> Sent {
-    let obj = this.cast::<PyObject>();
+unsafe fn advance(this: *mut Awaitable, outcome: Option<Outcome>) -> Sent {
+    let mut next = match outcome {
+        Some(outcome) => Next::Run(outcome),
+        None => Next::Settle(Flow::Continue),
+    };
     loop {
-        if let Some(done) = outcome.take() {
-            let flow = match done {
-                Outcome::Yield(value) => {
-                    (*this).state = State::Suspended;
-                    return Sent::Yield(value);
-                }
-                Outcome::Return(value) => {
-                    drop((*this).current.take());
-                    callbacks::on_result(obj, (*this).on_result, (*this).on_error, value)
-                }
-                Outcome::Raise(exc) => {
-                    drop((*this).current.take());
-                    callbacks::on_error(obj, (*this).on_error, exc)
-                }
-            };
-            if let Flow::Raise(exc) = flow {
-                return finish_with_error(this, exc);
+        next = match next {
+            Next::Run(Outcome::Yield(value)) => {
+                (*this).state = State::Suspended;
+                return Sent::Yield(value);
             }
+            Next::Run(Outcome::Return(value)) => {
+                drop((*this).current.take());
+                Next::Settle(settle(this, Ok(value)))
+            }
+            Next::Run(Outcome::Raise(exc)) => {
+                drop((*this).current.take());
+                Next::Settle(settle(this, Err(exc)))
+            }
+            Next::Settle(Flow::Continue) => start_next(this),
+            Next::Settle(Flow::Raise(exc)) => unwind(this, exc),
+            Next::Finish(sent) => return sent,
         }
-        let Some(item) = (*this).queue.pop() else {
-            (*this).state = State::Done;
-            return Sent::Return((*this).result.take().unwrap_or_else(Owned::none));
-        };
-        (*this).on_result = item.on_result;
-        (*this).on_error = item.on_error;
-        outcome = Some(match queue::await_iter(item.awaitable) {
-            Some(iter) => {
-                let first = send(&iter, Py_None());
-                (*this).current = Some(iter);
-                first
-            }
-            None => Outcome::Raise(fetch_or_system_error(c"await")),
-        });
     }
 }
 
-unsafe fn send(iter: &Owned, value: *mut PyObject) -> Outcome {
+/// Hands the outcome of the await that just finished to what waits for it.
+unsafe fn settle(this: *mut Awaitable, outcome: Result<Owned, Owned>) -> Flow {
+    let obj = this.cast::<PyObject>();
+    match std::mem::replace(&mut (*this).then, Then::Idle) {
+        Then::Callbacks(on_result, on_error) => match outcome {
+            Ok(value) => callbacks::on_result(obj, on_result, on_error, value),
+            Err(exc) => callbacks::on_error(obj, on_error, exc),
+        },
+        Then::Enter(with) => match outcome {
+            Ok(value) => {
+                let With {
+                    exit,
+                    body,
+                    on_error,
+                    ..
+                } = *with;
+                (*this).queue.enter_block(exit, on_error);
+                // Raised in the block: `__aexit__` sees it whatever the
+                // code, so there is no error callback to skip.
+                callbacks::on_result(obj, body, None, value)
+            }
+            // `__aenter__` failed: the block never started.
+            Err(exc) => callbacks::on_error(obj, with.on_error, exc),
+        },
+        Then::Exit { exc, on_error } => with::exited(obj, outcome, exc, on_error),
+        Then::Idle => Flow::Continue,
+    }
+}
+
+/// Starts the next item; leaves the innermost block when its items are
+/// done; returns the result when everything is.
+unsafe fn start_next(this: *mut Awaitable) -> Next {
+    let Some(item) = (*this).queue.pop() else {
+        if let Some((block, _)) = (*this).queue.leave_block() {
+            return start_exit(this, block, None);
+        }
+        (*this).state = State::Done;
+        return Next::Finish(Sent::Return(
+            (*this).result.take().unwrap_or_else(Owned::none),
+        ));
+    };
+    match item {
+        Item::Await {
+            awaitable,
+            on_result,
+            on_error,
+        } => {
+            (*this).then = Then::Callbacks(on_result, on_error);
+            Next::Run(start_await(this, awaitable))
+        }
+        Item::Defer(cb) => Next::Settle(callbacks::on_defer(this.cast(), cb)),
+        Item::With(with) => {
+            let entered = Owned::from_new(PyObject_CallNoArgs(with.enter.as_ptr()));
+            (*this).then = Then::Enter(with);
+            Next::Run(match entered {
+                Some(awaitable) => start_await(this, awaitable),
+                None => Outcome::Raise(fetch_or_system_error(c"__aenter__")),
+            })
+        }
+    }
+}
+
+/// An exception raised in the awaitable: the innermost open block gets it
+/// in `__aexit__`; with none open, the awaitable fails with it.
+unsafe fn unwind(this: *mut Awaitable, exc: Owned) -> Next {
+    match (*this).queue.leave_block() {
+        Some((block, unstarted)) => {
+            queue::close_unstarted(unstarted, this.cast());
+            start_exit(this, block, Some(exc))
+        }
+        None => Next::Finish(finish_with_error(this, exc)),
+    }
+}
+
+/// Awaits `__aexit__` of a block left normally (`exc` None) or by `exc`.
+unsafe fn start_exit(this: *mut Awaitable, block: queue::Block, exc: Option<Owned>) -> Next {
+    let exiting = with::call_exit(&block.exit, exc.as_ref());
+    (*this).then = Then::Exit {
+        exc,
+        on_error: block.on_error,
+    };
+    Next::Run(match exiting {
+        Some(awaitable) => start_await(this, awaitable),
+        None => Outcome::Raise(fetch_or_system_error(c"__aexit__")),
+    })
+}
+
+/// `await awaitable`: gets its iterator and sends the first None.
+#[inline]
+unsafe fn start_await(this: *mut Awaitable, awaitable: Owned) -> Outcome {
+    match queue::await_iter(awaitable) {
+        Some(iter) => {
+            let first = send(&iter, Py_None());
+            (*this).current = Some(iter);
+            first
+        }
+        None => Outcome::Raise(fetch_or_system_error(c"await")),
+    }
+}
+
+pub unsafe fn send(iter: &Owned, value: *mut PyObject) -> Outcome {
     let iter = iter.as_ptr();
     let mut result = ptr::null_mut();
     // am_send directly when there is one (coroutines, our awaitables):
@@ -298,13 +412,31 @@ unsafe fn throw(iter: &Owned, exc: Owned) -> Outcome {
 /// An exception nothing handled: the awaitable is done, the items still
 /// queued are closed without running, and `exc` is raised.
 unsafe fn finish_with_error(this: *mut Awaitable, exc: Owned) -> Sent {
-    (*this).state = State::Done;
+    match shut_down(this, Some(exc)) {
+        Some(exc) => exceptions::restore(exc),
+        // Not reached (an error in gives an error out), but Sent::Error
+        // promises an exception.
+        None => PyErr_SetNone(PyExc_SystemError),
+    }
+    Sent::Error
+}
+
+/// Ends the awaitable without running anything more: drops the result and
+/// the running item, closes the unstarted items, and exits the open blocks
+/// innermost first with `error` (as `close()` exits `async with` blocks
+/// with GeneratorExit).  Returns the exception left to raise, if any.
+unsafe fn shut_down(this: *mut Awaitable, mut error: Option<Owned>) -> Option<Owned> {
+    (*this).state = State::Executing; // exits may run code that re-enters
     drop((*this).current.take());
     drop((*this).result.take());
-    let items = (*this).queue.take();
+    (*this).then = Then::Idle;
+    let (items, blocks) = (*this).queue.take();
     queue::close_unstarted(items, this.cast());
-    exceptions::restore(exc);
-    Sent::Error
+    for block in blocks {
+        error = with::exit_while_closing(&block.exit, error);
+    }
+    (*this).state = State::Done;
+    error
 }
 
 /// `close()`: stop the running item like `yield from` does, drop the rest.
@@ -322,16 +454,13 @@ unsafe fn close(this: *mut Awaitable) -> c_int {
             iter.and_then(|iter| queue::close_iter(iter.as_ptr()))
         }
     };
-    (*this).state = State::Done;
-    drop((*this).result.take());
-    let items = (*this).queue.take();
-    queue::close_unstarted(items, this.cast());
-    match error {
-        Some(exc) => {
+    match shut_down(this, error) {
+        // Closing means GeneratorExit got where it was going.
+        Some(exc) if !exceptions::is_instance(&exc, PyExc_GeneratorExit) => {
             exceptions::restore(exc);
             -1
         }
-        None => 0,
+        _ => 0,
     }
 }
 
@@ -518,6 +647,7 @@ unsafe extern "C" fn traverse(obj: *mut PyObject, visit: visitproc, arg: *mut c_
     let objects = std::iter::once(Py_TYPE(obj).cast::<PyObject>())
         .chain((*this).result.as_ref().map(Owned::as_ptr))
         .chain((*this).current.as_ref().map(Owned::as_ptr))
+        .chain((*this).then.objects())
         .chain((*this).queue.objects())
         .chain((*this).values.objects());
     for o in objects {
@@ -535,9 +665,10 @@ unsafe extern "C" fn clear(obj: *mut PyObject) -> c_int {
     // code that must find the awaitable consistent.
     let result = (*this).result.take();
     let current = (*this).current.take();
-    let items = (*this).queue.take();
+    let then = std::mem::replace(&mut (*this).then, Then::Idle);
+    let queued = (*this).queue.take();
     let values = (*this).values.take_objects();
-    drop((result, current, items, values));
+    drop((result, current, then, queued, values));
     0
 }
 
@@ -561,6 +692,7 @@ unsafe extern "C" fn dealloc(obj: *mut PyObject) {
     // fields in place, releasing what they own.
     ptr::drop_in_place(ptr::addr_of_mut!((*this).result));
     ptr::drop_in_place(ptr::addr_of_mut!((*this).current));
+    ptr::drop_in_place(ptr::addr_of_mut!((*this).then));
     ptr::drop_in_place(ptr::addr_of_mut!((*this).queue));
     ptr::drop_in_place(ptr::addr_of_mut!((*this).values));
     if (*this).finalized || !freelist::push(obj) {

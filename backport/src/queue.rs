@@ -3,6 +3,10 @@
 //! Items run first-in first-out.  The awaitable pops an item when it starts
 //! it, so an item added while a callback runs goes to the end, and memory is
 //! bounded by the number of pending items, not by how many have run.
+//!
+//! `PyAwaitable_AsyncWith` nests: while a block is open, new items go to
+//! the block's own queue, which must drain (or fail) before `__aexit__`
+//! runs and the items queued after the `async with` continue.
 
 use crate::bindings::{PyAwaitable_Callback, PyAwaitable_Error};
 use crate::exceptions::{self, type_name};
@@ -14,56 +18,151 @@ use std::collections::VecDeque;
 /// `CO_ITERABLE_COROUTINE`: a generator made awaitable by `types.coroutine`.
 const CO_ITERABLE_COROUTINE: std::ffi::c_long = 0x0100;
 
-/// One queued `await`, with the callbacks that receive its outcome.
-pub struct Item {
-    pub awaitable: Owned,
-    pub on_result: PyAwaitable_Callback,
+/// A `PyAwaitable_Defer` known not to be NULL.
+pub type DeferFn = unsafe extern "C" fn(*mut PyObject) -> std::ffi::c_int;
+
+/// One queued step of the awaitable.
+pub enum Item {
+    /// `await awaitable`, its outcome handed to the callbacks.
+    Await {
+        awaitable: Owned,
+        on_result: PyAwaitable_Callback,
+        on_error: PyAwaitable_Error,
+    },
+    /// A `PyAwaitable_DeferAwait` callback.
+    Defer(DeferFn),
+    /// A `PyAwaitable_AsyncWith` statement, not entered yet.
+    With(Box<With>),
+}
+
+/// `async with ctx as v: body(v)`, with the special methods looked up when
+/// the statement was queued (as `async with` looks them up first).
+pub struct With {
+    /// `ctx.__aenter__`, bound.
+    pub enter: Owned,
+    /// `ctx.__aexit__`, bound.
+    pub exit: Owned,
+    pub body: PyAwaitable_Callback,
     pub on_error: PyAwaitable_Error,
 }
 
-/// FIFO of items.  The front item is stored inline: most awaitables queue
-/// one item, and that one then costs no allocation.
+/// An entered `async with` block.
+pub struct Block {
+    pub exit: Owned,
+    pub on_error: PyAwaitable_Error,
+    /// The items queued after the `async with` statement, set aside while
+    /// the block runs.
+    outer: Scope,
+}
+
+/// The items of one nesting level.  The front item is stored inline: most
+/// awaitables queue one item, and that one then costs no allocation.
 #[derive(Default)]
-pub struct Queue {
+struct Scope {
     /// The front item, if it is inline; when it is None, `rest` holds the
     /// front (so order is kept whichever way items arrive).
     head: Option<Item>,
     rest: VecDeque<Item>,
 }
 
+impl Scope {
+    fn drain(&mut self) -> impl Iterator<Item = Item> + '_ {
+        self.head.take().into_iter().chain(self.rest.drain(..))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Item> {
+        self.head.iter().chain(&self.rest)
+    }
+}
+
+/// FIFO of items, with a stack of open `async with` blocks.
+#[derive(Default)]
+pub struct Queue {
+    /// The innermost open block's items (the top level's if none is open).
+    current: Scope,
+    blocks: Vec<Block>,
+}
+
 impl Queue {
     #[inline]
     pub fn push(&mut self, item: Item) {
-        if self.head.is_none() && self.rest.is_empty() {
-            self.head = Some(item);
+        let scope = &mut self.current;
+        if scope.head.is_none() && scope.rest.is_empty() {
+            scope.head = Some(item);
         } else {
-            self.rest.push_back(item);
+            scope.rest.push_back(item);
         }
     }
 
+    /// The next item of the innermost scope; None when that scope is done
+    /// (then the innermost block, if any, is left next).
     #[inline]
     pub fn pop(&mut self) -> Option<Item> {
-        self.head.take().or_else(|| self.rest.pop_front())
+        let scope = &mut self.current;
+        scope.head.take().or_else(|| scope.rest.pop_front())
     }
 
+    /// True if nothing is queued at any level and no block is open.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.head.is_none() && self.rest.is_empty()
+        self.current.head.is_none() && self.current.rest.is_empty() && self.blocks.is_empty()
     }
 
-    /// Removes every pending item, in order; the caller closes them.
-    pub fn take(&mut self) -> Vec<Item> {
-        match self.head.take() {
-            None if self.rest.is_empty() => Vec::new(),
-            head => head.into_iter().chain(self.rest.drain(..)).collect(),
+    /// Opens a block: the items queued so far wait until it is left.
+    pub fn enter_block(&mut self, exit: Owned, on_error: PyAwaitable_Error) {
+        let outer = std::mem::take(&mut self.current);
+        self.blocks.push(Block {
+            exit,
+            on_error,
+            outer,
+        });
+    }
+
+    /// Leaves the innermost block: its unstarted items are returned (for
+    /// the caller to close) and the items after the statement come back.
+    pub fn leave_block(&mut self) -> Option<(Block, Vec<Item>)> {
+        let mut block = self.blocks.pop()?;
+        let mut inner = std::mem::replace(&mut self.current, std::mem::take(&mut block.outer));
+        Some((block, inner.drain().collect()))
+    }
+
+    /// `PyAwaitable_Cancel`: removes every pending item at every level, in
+    /// order, for the caller to close.  Open blocks stay open, so their
+    /// `__aexit__` still runs, as it would after a `return`.
+    pub fn cancel(&mut self) -> Vec<Item> {
+        let mut items: Vec<Item> = self.current.drain().collect();
+        for block in self.blocks.iter_mut().rev() {
+            items.extend(block.outer.drain());
         }
+        items
     }
 
+    /// Removes everything: the pending items (to close) and the open blocks
+    /// (innermost first, to exit).
+    pub fn take(&mut self) -> (Vec<Item>, Vec<Block>) {
+        let items = self.cancel();
+        let mut blocks = std::mem::take(&mut self.blocks);
+        blocks.reverse();
+        (items, blocks)
+    }
+
+    /// Every object the queue holds a reference to (for GC traversal).
     pub fn objects(&self) -> impl Iterator<Item = *mut PyObject> + '_ {
-        self.head
-            .iter()
-            .chain(&self.rest)
-            .map(|item| item.awaitable.as_ptr())
+        let scopes = std::iter::once(&self.current).chain(self.blocks.iter().map(|b| &b.outer));
+        let items = scopes.flat_map(Scope::iter).flat_map(Item::objects);
+        let exits = self.blocks.iter().map(|b| b.exit.as_ptr());
+        items.chain(exits)
+    }
+}
+
+impl Item {
+    fn objects(&self) -> impl Iterator<Item = *mut PyObject> {
+        let (a, b) = match self {
+            Item::Await { awaitable, .. } => (Some(awaitable.as_ptr()), None),
+            Item::Defer(_) => (None, None),
+            Item::With(with) => (Some(with.enter.as_ptr()), Some(with.exit.as_ptr())),
+        };
+        a.into_iter().chain(b)
     }
 }
 
@@ -170,7 +269,10 @@ pub unsafe fn close_iter(obj: *mut PyObject) -> Option<Owned> {
 /// awaited: the awaitable took responsibility for them.
 pub unsafe fn close_unstarted(items: Vec<Item>, owner: *mut PyObject) {
     for item in items {
-        let obj = item.awaitable.as_ptr();
+        let Item::Await { awaitable, .. } = item else {
+            continue;
+        };
+        let obj = awaitable.as_ptr();
         if PyCoro_CheckExact(obj) != 0 || PyGen_Check(obj) != 0 || object::is_awaitable(obj) {
             if let Some(exc) = close_iter(obj) {
                 exceptions::write_unraisable(exc, owner);

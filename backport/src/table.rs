@@ -7,13 +7,15 @@
 //! ValueError, a bad index an IndexError.
 
 use crate::bindings::{
-    _PyAwaitable_API, _PyAwaitable_API_VERSION, PyAwaitable_Callback, PyAwaitable_Error,
+    _PyAwaitable_API, _PyAwaitable_API_VERSION, PyAwaitable_Callback, PyAwaitable_Defer,
+    PyAwaitable_Error,
 };
 use crate::object::{self, Awaitable};
-use crate::queue;
+use crate::queue::{self, Item, With};
 use crate::refs::Owned;
 use crate::runtime;
 use crate::values::Refused;
+use crate::with;
 use pyo3_ffi::*;
 use std::ffi::{c_int, c_void, CStr};
 use std::{ptr, slice};
@@ -38,6 +40,8 @@ pub static TABLE: _PyAwaitable_API = _PyAwaitable_API {
     SetArbValue: Some(set_arb_value),
     GetArbValue: Some(get_arb_value),
     ArbValuesSize: Some(arb_values_size),
+    DeferAwait: Some(defer_await),
+    AsyncWith: Some(async_with),
 };
 
 /// The awaitable argument of `func`, or None with an exception set.
@@ -137,7 +141,57 @@ unsafe fn add_item(
         );
         return -1;
     }
-    if !queue::check_awaitable(func, coro.as_ptr()) || !object::add(this, func, coro, cb, err) {
+    if !queue::check_awaitable(func, coro.as_ptr()) {
+        return -1;
+    }
+    let item = Item::Await {
+        awaitable: coro,
+        on_result: cb,
+        on_error: err,
+    };
+    if !object::add(this, func, item) {
+        return -1;
+    }
+    0
+}
+
+unsafe extern "C" fn defer_await(aw: *mut PyObject, cb: PyAwaitable_Defer) -> c_int {
+    let func = c"PyAwaitable_DeferAwait";
+    let Some(this) = awaitable(func, aw) else {
+        return -1;
+    };
+    let Some(cb) = cb else {
+        return null_argument(func, c"cb");
+    };
+    if !object::add(this, func, Item::Defer(cb)) {
+        return -1;
+    }
+    0
+}
+
+unsafe extern "C" fn async_with(
+    aw: *mut PyObject,
+    ctx: *mut PyObject,
+    body: PyAwaitable_Callback,
+    err: PyAwaitable_Error,
+) -> c_int {
+    let func = c"PyAwaitable_AsyncWith";
+    let Some(this) = awaitable(func, aw) else {
+        return -1;
+    };
+    if ctx.is_null() {
+        return null_argument(func, c"ctx");
+    }
+    let Ok((enter, exit)) = with::lookup(func, ctx) else {
+        return -1;
+    };
+    let item = Item::With(Box::new(With {
+        enter,
+        exit,
+        body,
+        on_error: err,
+    }));
+    if !object::add(this, func, item) {
         return -1;
     }
     0

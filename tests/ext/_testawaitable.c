@@ -11,7 +11,9 @@
 #include <Python.h>
 #include "pyawaitable.h"
 
-/* Python callable: dispatcher(aw, slot, is_error, value) -> code */
+/* Python callable: dispatcher(aw, slot, kind, value) -> code, where kind is
+ * RESULT, ERROR or DEFER (value None). */
+enum { RESULT = 0, ERROR = 1, DEFER = 2 };
 static PyObject *dispatcher = NULL;
 /* Error callbacks must be called with no exception set; count violations. */
 static Py_ssize_t protocol_violations = 0;
@@ -45,9 +47,9 @@ handler_code(PyObject *ret)
 }
 
 static int
-dispatch(PyObject *aw, int slot, int is_error, PyObject *value)
+dispatch(PyObject *aw, int slot, int kind, PyObject *value)
 {
-    if (is_error && PyErr_Occurred()) {
+    if (kind != RESULT && PyErr_Occurred()) {
         protocol_violations++;
     }
     if (dispatcher == NULL) {
@@ -55,15 +57,17 @@ dispatch(PyObject *aw, int slot, int is_error, PyObject *value)
         return -2;
     }
     PyObject *ret = PyObject_CallFunction(dispatcher, "OiiO", aw, slot,
-                                          is_error, value);
+                                          kind, value);
     return handler_code(ret);
 }
 
 #define SLOT(n)                                                     \
     static int result_##n(PyObject *aw, PyObject *v)                \
-    { return dispatch(aw, n, 0, v); }                               \
+    { return dispatch(aw, n, RESULT, v); }                          \
     static int error_##n(PyObject *aw, PyObject *e)                 \
-    { return dispatch(aw, n, 1, e); }
+    { return dispatch(aw, n, ERROR, e); }                           \
+    static int defer_##n(PyObject *aw)                              \
+    { return dispatch(aw, n, DEFER, Py_None); }
 
 SLOT(0) SLOT(1) SLOT(2) SLOT(3) SLOT(4) SLOT(5) SLOT(6) SLOT(7)
 SLOT(8) SLOT(9) SLOT(10) SLOT(11) SLOT(12) SLOT(13) SLOT(14) SLOT(15)
@@ -78,6 +82,12 @@ static PyAwaitable_Error error_slots[NSLOTS] = {
     error_0, error_1, error_2, error_3, error_4, error_5, error_6, error_7,
     error_8, error_9, error_10, error_11, error_12, error_13, error_14,
     error_15,
+};
+
+static PyAwaitable_Defer defer_slots[NSLOTS] = {
+    defer_0, defer_1, defer_2, defer_3, defer_4, defer_5, defer_6, defer_7,
+    defer_8, defer_9, defer_10, defer_11, defer_12, defer_13, defer_14,
+    defer_15,
 };
 
 /* slot < 0 means no callback. */
@@ -162,6 +172,43 @@ add_expr(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* defer_await(aw, slot): slot < 0 passes NULL. */
+static PyObject *
+defer_await(PyObject *self, PyObject *args)
+{
+    PyObject *aw;
+    int slot;
+    if (!PyArg_ParseTuple(args, "Oi", &aw, &slot)) {
+        return NULL;
+    }
+    if (slot >= NSLOTS) {
+        PyErr_SetString(PyExc_ValueError, "callback slot out of range");
+        return NULL;
+    }
+    if (PyAwaitable_DeferAwait(aw, slot < 0 ? NULL : defer_slots[slot]) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* async_with(aw, ctx, body_slot, error_slot) */
+static PyObject *
+async_with(PyObject *self, PyObject *args)
+{
+    PyObject *aw, *ctx;
+    int rslot = -1, eslot = -1;
+    if (!PyArg_ParseTuple(args, "OO|ii", &aw, &ctx, &rslot, &eslot)) {
+        return NULL;
+    }
+    PyAwaitable_Callback body;
+    PyAwaitable_Error err;
+    if (callbacks_for(rslot, eslot, &body, &err) < 0
+        || PyAwaitable_AsyncWith(aw, ctx, body, err) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 set_result(PyObject *self, PyObject *args)
 {
@@ -215,6 +262,12 @@ call_with_null(PyObject *self, PyObject *args)
     }
     else if (strcmp(name, "AddExpr") == 0) {
         failed = PyAwaitable_AddExpr(aw, NULL, NULL, NULL) < 0;
+    }
+    else if (strcmp(name, "DeferAwait") == 0) {
+        failed = PyAwaitable_DeferAwait(aw, NULL) < 0;
+    }
+    else if (strcmp(name, "AsyncWith") == 0) {
+        failed = PyAwaitable_AsyncWith(aw, NULL, NULL, NULL) < 0;
     }
     else if (strcmp(name, "SetResult") == 0) {
         failed = PyAwaitable_SetResult(aw, aw ? NULL : Py_None) < 0;
@@ -470,6 +523,8 @@ static PyMethodDef methods[] = {
     {"new", new_awaitable, METH_NOARGS, NULL},
     {"add_await", add_await, METH_VARARGS, NULL},
     {"add_expr", add_expr, METH_VARARGS, NULL},
+    {"defer_await", defer_await, METH_VARARGS, NULL},
+    {"async_with", async_with, METH_VARARGS, NULL},
     {"set_result", set_result, METH_VARARGS, NULL},
     {"cancel", cancel, METH_O, NULL},
     {"check", check, METH_O, NULL},

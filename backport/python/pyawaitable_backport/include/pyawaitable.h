@@ -42,6 +42,14 @@ typedef int (*PyAwaitable_Callback)(PyObject *awaitable, PyObject *result);
  * new exception instead. */
 typedef int (*PyAwaitable_Error)(PyObject *awaitable, PyObject *exc);
 
+/* A deferred callback runs when the queue reaches it and may queue more
+ * items.  Return 0 to continue, or -1 or -2 (exception set) to raise. */
+typedef int (*PyAwaitable_Defer)(PyObject *awaitable);
+
+/* Spellings from pyawaitable 1.x, kept so that old code compiles. */
+typedef PyAwaitable_Callback awaitcallback;
+typedef PyAwaitable_Error awaitcallback_err;
+
 #ifdef Py_HAVE_PYAWAITABLE
 /* ---------------------------------------------------------------------------
  * Native branch: the interpreter provides every function below.
@@ -89,6 +97,9 @@ typedef struct _PyAwaitable_API {
     int (*SetArbValue)(PyObject *aw, Py_ssize_t index, void *value);
     void *(*GetArbValue)(PyObject *aw, Py_ssize_t index);
     Py_ssize_t (*ArbValuesSize)(PyObject *aw);
+    int (*DeferAwait)(PyObject *aw, PyAwaitable_Defer cb);
+    int (*AsyncWith)(PyObject *aw, PyObject *ctx,
+                     PyAwaitable_Callback body, PyAwaitable_Error err);
 } _PyAwaitable_API;
 
 static const _PyAwaitable_API *_pyawaitable_api = NULL;
@@ -257,6 +268,19 @@ static inline Py_ssize_t
 PyAwaitable_ArbValuesSize(PyObject *aw)
 {
     return _pyawaitable_api->ArbValuesSize(aw);
+}
+
+static inline int
+PyAwaitable_DeferAwait(PyObject *aw, PyAwaitable_Defer cb)
+{
+    return _pyawaitable_api->DeferAwait(aw, cb);
+}
+
+static inline int
+PyAwaitable_AsyncWith(PyObject *aw, PyObject *ctx,
+                      PyAwaitable_Callback body, PyAwaitable_Error err)
+{
+    return _pyawaitable_api->AsyncWith(aw, ctx, body, err);
 }
 
 #endif  /* Py_HAVE_PYAWAITABLE */
