@@ -30,12 +30,21 @@ def pyawaitable_include():
 
 
 def build(name, out_dir, source=None):
-    """Compile <source> (default tests/ext/<name>.c) into out_dir as the
-    extension module <name>; return out_dir."""
-    source = pathlib.Path(source or HERE / "ext" / f"{name}.c")
+    """Compile the extension module <name> into out_dir; return out_dir.
+
+    The sources are <source> if given, else tests/ext/<name>.c, or every
+    .c file in tests/ext/<name>/ (an extension of several translation
+    units)."""
+    if source is not None:
+        sources = [pathlib.Path(source)]
+    elif (HERE / "ext" / name).is_dir():
+        sources = sorted((HERE / "ext" / name).glob("*.c"))
+    else:
+        sources = [HERE / "ext" / f"{name}.c"]
     include = pyawaitable_include()
     header = pathlib.Path(include, "pyawaitable.h")
-    digest = hashlib.sha256(source.read_bytes() + header.read_bytes()
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)
+                            + header.read_bytes()
                             + sys.version.encode()).hexdigest()[:16]
     out_dir = pathlib.Path(out_dir)
     target = out_dir / (name + sysconfig.get_config_var("EXT_SUFFIX"))
@@ -46,12 +55,16 @@ def build(name, out_dir, source=None):
     cc = shlex.split(sysconfig.get_config_var("CC") or "cc")
     cmd = [*cc, "-shared", "-fPIC", "-O1", "-g", *WARNINGS,
            "-I", sysconfig.get_paths()["include"], "-I", include,
-           str(source), "-o", str(target)]
+           *map(str, sources), "-o", str(target)]
     subprocess.run(cmd, check=True)
     stamp.write_text(digest)
     return out_dir
 
 
+EXTENSIONS = ["_testawaitable", "_compat2x"]
+
+
 if __name__ == "__main__":
     for out in sys.argv[1:] or [os.getcwd()]:
-        print(build("_testawaitable", out))
+        for name in EXTENSIONS:
+            print(build(name, out))

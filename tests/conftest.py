@@ -10,7 +10,8 @@ import build
 _BUILD_DIR = pathlib.Path(
     os.environ.get("PYAWAITABLE_TEST_BUILD")
     or tempfile.mkdtemp(prefix="pyawaitable-tests-"))
-sys.path.insert(0, str(build.build("_testawaitable", _BUILD_DIR)))
+for _name in build.EXTENSIONS:
+    sys.path.insert(0, str(build.build(_name, _BUILD_DIR)))
 
 
 def pytest_report_header(config):

@@ -13,9 +13,10 @@
  *   pointers; every other function is a static inline call through that
  *   table.
  *
- * Call PyAwaitable_Init() once from the module's init or exec function, in
- * every translation unit that uses the API (each one has its own copy of the
- * table pointer; calling Init again is cheap).
+ * Call PyAwaitable_Init() once from the module's init or exec function, so
+ * that a missing runtime is an ImportError at import time.  Other
+ * translation units of the same extension need not call it: each has its
+ * own copy of the table pointer, filled on first use.
  *
  * The specification lives in the PEP draft (pep/) and the shared tests.
  */
@@ -49,6 +50,9 @@ typedef int (*PyAwaitable_Defer)(PyObject *awaitable);
 /* Spellings from pyawaitable 1.x, kept so that old code compiles. */
 typedef PyAwaitable_Callback awaitcallback;
 typedef PyAwaitable_Error awaitcallback_err;
+
+/* Opaque, as in pyawaitable 2.x (whose struct body was never API). */
+typedef struct _PyAwaitableObject PyAwaitableObject;
 
 #ifdef Py_HAVE_PYAWAITABLE
 /* ---------------------------------------------------------------------------
@@ -164,47 +168,64 @@ PyAwaitable_Init(void)
     return 0;
 }
 
+/* Every call below works without an explicit PyAwaitable_Init() in this
+ * translation unit (as with pyawaitable 2.x, where one call per extension
+ * is enough): the first call takes the table, and if that fails it
+ * returns the function's error value with ImportError set. */
+static inline int
+_PyAwaitable_Ready(void)
+{
+    return _pyawaitable_api != NULL || PyAwaitable_Init() == 0;
+}
+
 static inline PyObject *
 PyAwaitable_New(void)
 {
-    return _pyawaitable_api->New();
+    return _PyAwaitable_Ready() ? _pyawaitable_api->New() : NULL;
 }
 
 static inline int
 PyAwaitable_AddAwait(PyObject *aw, PyObject *coro,
                      PyAwaitable_Callback cb, PyAwaitable_Error err)
 {
-    return _pyawaitable_api->AddAwait(aw, coro, cb, err);
+    return _PyAwaitable_Ready() ? _pyawaitable_api->AddAwait(aw, coro, cb, err) : -1;
 }
 
 static inline int
 PyAwaitable_AddExpr(PyObject *aw, PyObject *expr,
                     PyAwaitable_Callback cb, PyAwaitable_Error err)
 {
-    return _pyawaitable_api->AddExpr(aw, expr, cb, err);
+    return _PyAwaitable_Ready() ? _pyawaitable_api->AddExpr(aw, expr, cb, err) : -1;
 }
 
 static inline int
 PyAwaitable_SetResult(PyObject *aw, PyObject *result)
 {
-    return _pyawaitable_api->SetResult(aw, result);
+    return _PyAwaitable_Ready() ? _pyawaitable_api->SetResult(aw, result) : -1;
 }
 
 static inline void
 PyAwaitable_Cancel(PyObject *aw)
 {
-    _pyawaitable_api->Cancel(aw);
+    if (_PyAwaitable_Ready()) {
+        _pyawaitable_api->Cancel(aw);
+    }
 }
 
 static inline PyTypeObject *
 PyAwaitable_GetType(void)
 {
-    return _pyawaitable_api->GetType();
+    return _PyAwaitable_Ready() ? _pyawaitable_api->GetType() : NULL;
 }
 
 static inline int
 PyAwaitable_Check(PyObject *op)
 {
+    if (!_PyAwaitable_Ready()) {
+        /* Without the runtime no awaitable can exist; Check cannot fail. */
+        PyErr_Clear();
+        return 0;
+    }
     return _pyawaitable_api->Check(op);
 }
 
@@ -212,78 +233,98 @@ static inline int
 PyAwaitable_SaveValuesArray(PyObject *aw, Py_ssize_t n,
                             PyObject *const *values)
 {
-    return _pyawaitable_api->SaveValuesArray(aw, n, values);
+    return _PyAwaitable_Ready() ? _pyawaitable_api->SaveValuesArray(aw, n, values) : -1;
 }
 
 static inline int
 PyAwaitable_UnpackValuesArray(PyObject *aw, Py_ssize_t n, PyObject **out)
 {
-    return _pyawaitable_api->UnpackValuesArray(aw, n, out);
+    return _PyAwaitable_Ready() ? _pyawaitable_api->UnpackValuesArray(aw, n, out) : -1;
 }
 
 static inline int
 PyAwaitable_SetValue(PyObject *aw, Py_ssize_t index, PyObject *value)
 {
-    return _pyawaitable_api->SetValue(aw, index, value);
+    return _PyAwaitable_Ready() ? _pyawaitable_api->SetValue(aw, index, value) : -1;
 }
 
 static inline PyObject *
 PyAwaitable_GetValue(PyObject *aw, Py_ssize_t index)
 {
-    return _pyawaitable_api->GetValue(aw, index);
+    return _PyAwaitable_Ready() ? _pyawaitable_api->GetValue(aw, index) : NULL;
 }
 
 static inline Py_ssize_t
 PyAwaitable_ValuesSize(PyObject *aw)
 {
-    return _pyawaitable_api->ValuesSize(aw);
+    return _PyAwaitable_Ready() ? _pyawaitable_api->ValuesSize(aw) : -1;
 }
 
 static inline int
 PyAwaitable_SaveArbValuesArray(PyObject *aw, Py_ssize_t n,
                                void *const *values)
 {
-    return _pyawaitable_api->SaveArbValuesArray(aw, n, values);
+    return _PyAwaitable_Ready() ? _pyawaitable_api->SaveArbValuesArray(aw, n, values) : -1;
 }
 
 static inline int
 PyAwaitable_UnpackArbValuesArray(PyObject *aw, Py_ssize_t n, void **out)
 {
-    return _pyawaitable_api->UnpackArbValuesArray(aw, n, out);
+    return _PyAwaitable_Ready() ? _pyawaitable_api->UnpackArbValuesArray(aw, n, out) : -1;
 }
 
 static inline int
 PyAwaitable_SetArbValue(PyObject *aw, Py_ssize_t index, void *value)
 {
-    return _pyawaitable_api->SetArbValue(aw, index, value);
+    return _PyAwaitable_Ready() ? _pyawaitable_api->SetArbValue(aw, index, value) : -1;
 }
 
 static inline void *
 PyAwaitable_GetArbValue(PyObject *aw, Py_ssize_t index)
 {
-    return _pyawaitable_api->GetArbValue(aw, index);
+    return _PyAwaitable_Ready() ? _pyawaitable_api->GetArbValue(aw, index) : NULL;
 }
 
 static inline Py_ssize_t
 PyAwaitable_ArbValuesSize(PyObject *aw)
 {
-    return _pyawaitable_api->ArbValuesSize(aw);
+    return _PyAwaitable_Ready() ? _pyawaitable_api->ArbValuesSize(aw) : -1;
 }
 
 static inline int
 PyAwaitable_DeferAwait(PyObject *aw, PyAwaitable_Defer cb)
 {
-    return _pyawaitable_api->DeferAwait(aw, cb);
+    return _PyAwaitable_Ready() ? _pyawaitable_api->DeferAwait(aw, cb) : -1;
 }
 
 static inline int
 PyAwaitable_AsyncWith(PyObject *aw, PyObject *ctx,
                       PyAwaitable_Callback body, PyAwaitable_Error err)
 {
-    return _pyawaitable_api->AsyncWith(aw, ctx, body, err);
+    return _PyAwaitable_Ready() ? _pyawaitable_api->AsyncWith(aw, ctx, body, err) : -1;
 }
 
 #endif  /* Py_HAVE_PYAWAITABLE */
+
+/* pyawaitable 1.x function names; define PYAWAITABLE_NO_1X_NAMES to leave
+ * them out. */
+#ifndef PYAWAITABLE_NO_1X_NAMES
+#  define pyawaitable_init PyAwaitable_Init
+#  define pyawaitable_new PyAwaitable_New
+#  define pyawaitable_await PyAwaitable_AddAwait
+#  define pyawaitable_cancel PyAwaitable_Cancel
+#  define pyawaitable_set_result PyAwaitable_SetResult
+#  define pyawaitable_save PyAwaitable_SaveValues
+#  define pyawaitable_save_arb PyAwaitable_SaveArbValues
+#  define pyawaitable_unpack PyAwaitable_UnpackValues
+#  define pyawaitable_unpack_arb PyAwaitable_UnpackArbValues
+#  define pyawaitable_set PyAwaitable_SetValue
+#  define pyawaitable_set_arb PyAwaitable_SetArbValue
+#  define pyawaitable_get PyAwaitable_GetValue
+#  define pyawaitable_get_arb PyAwaitable_GetArbValue
+#  define pyawaitable_async_with PyAwaitable_AsyncWith
+#  define pyawaitable_defer_await PyAwaitable_DeferAwait
+#endif
 
 /* ---------------------------------------------------------------------------
  * Both branches: convenience forms over the functions above.
