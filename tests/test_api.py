@@ -26,13 +26,6 @@ class Ready:
 
 
 class TestMisuse:
-    @pytest.mark.parametrize("name", ["AddAwait", "SetResult", "Cancel",
-                                      "SaveValues", "GetValue", "SetValue"])
-    def test_null_awaitable(self, name):
-        with pytest.raises(SystemError,
-                           match=f"PyAwaitable_{name}: the awaitable is NULL"):
-            ext.call_with_null(name)
-
     def test_null_expr_without_exception(self):
         with pytest.raises(ValueError, match="PyAwaitable_AddExpr: expr is NULL"):
             ext.call_with_null("AddExpr")
@@ -168,3 +161,85 @@ class TestPackage:
         assert again is not runtime
         assert again.awaitable is runtime.awaitable is ext.get_type()
         assert pyawaitable_backport.awaitable is ext.get_type()
+
+
+AW_FUNCTIONS = ["AddAwait", "DeferAwait", "AsyncWith", "SetResult", "Cancel",
+                "SaveValues", "SaveValuesArray", "UnpackValuesArray",
+                "GetValue", "SetValue", "ValuesSize", "SaveArbValues",
+                "SaveArbValuesArray", "UnpackArbValuesArray", "GetArbValue",
+                "SetArbValue", "ArbValuesSize"]
+COUNTED = ["SaveValues", "SaveValuesArray", "UnpackValuesArray",
+           "SaveArbValues", "SaveArbValuesArray", "UnpackArbValuesArray"]
+INDEXED = ["GetValue", "SetValue", "GetArbValue", "SetArbValue"]
+
+
+def named(name):
+    """The function an error names: the variadic forms are inline wrappers
+    over the array forms, which report the errors."""
+    if name in ("SaveValues", "SaveArbValues"):
+        return f"PyAwaitable_{name}(Array)?"
+    return f"PyAwaitable_{name}"
+
+
+class TestEveryFunction:
+    """Rule: every function raises a clear exception naming itself for a
+    NULL or non-awaitable aw, a negative count or a bad index."""
+
+    @pytest.mark.parametrize("name", AW_FUNCTIONS)
+    def test_null_awaitable(self, name):
+        with pytest.raises(SystemError,
+                           match=f"{named(name)}: the awaitable is NULL"):
+            ext.api(name, None)
+
+    @pytest.mark.parametrize("name", AW_FUNCTIONS)
+    @pytest.mark.parametrize("obj", [1, Ready()])
+    def test_not_an_awaitable(self, name, obj):
+        with pytest.raises(TypeError, match=(
+                f"{named(name)}: expected a PyAwaitable object, "
+                f"got {type(obj).__name__}")):
+            ext.api(name, obj)
+
+    @pytest.mark.parametrize("name", COUNTED)
+    @pytest.mark.parametrize("n", [-1, -(2**62)])
+    def test_negative_count(self, name, n):
+        aw = ext.new()
+        with pytest.raises(ValueError, match=f"{named(name)}: .*count"):
+            ext.api(name, aw, n)
+
+    @pytest.mark.parametrize("name", COUNTED)
+    def test_variadic_count_over_the_limit(self, name):
+        if "Array" in name:
+            pytest.skip("the array forms have no limit")
+        with pytest.raises(ValueError, match=f"PyAwaitable_{name}: count"):
+            ext.api(name, ext.new(), 65)
+
+    @pytest.mark.parametrize("name", INDEXED)
+    @pytest.mark.parametrize("index", [-1, 2, 2**62])
+    def test_bad_index(self, name, index):
+        aw = ext.new()
+        ext.api("SaveValues" if "Arb" not in name else "SaveArbValues", aw, 2)
+        with pytest.raises(IndexError, match=(
+                f"PyAwaitable_{name}: index {index} out of range")):
+            ext.api(name, aw, index)
+        assert ext.api(name, aw, 1) in (0, 1)  # a good index works
+
+    @pytest.mark.parametrize("name", ["UnpackValuesArray",
+                                      "UnpackArbValuesArray"])
+    def test_unpack_more_than_saved(self, name):
+        aw = ext.new()
+        with pytest.raises(ValueError, match=(
+                f"PyAwaitable_{name}: cannot unpack 2 values \\(0 saved\\)")):
+            ext.api(name, aw, 2)
+
+    def test_sizes(self):
+        aw = ext.new()
+        assert ext.api("ValuesSize", aw) == ext.api("ArbValuesSize", aw) == 0
+        ext.api("SaveValues", aw, 2)
+        ext.api("SaveArbValuesArray", aw, 1)
+        assert ext.api("ValuesSize", aw) == 2
+        assert ext.api("ArbValuesSize", aw) == 1
+
+    def test_async_with_non_context_manager(self):
+        with pytest.raises(TypeError, match=(
+                "PyAwaitable_AsyncWith: 'NoneType' object does not support")):
+            ext.api("AsyncWith", ext.new())

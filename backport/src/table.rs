@@ -259,7 +259,7 @@ unsafe extern "C" fn save_values(
     n: Py_ssize_t,
     values: *const *mut PyObject,
 ) -> c_int {
-    let func = c"PyAwaitable_SaveValues";
+    let func = c"PyAwaitable_SaveValuesArray";
     let Some(this) = awaitable(func, aw) else {
         return -1;
     };
@@ -292,7 +292,7 @@ unsafe extern "C" fn unpack_values(
     n: Py_ssize_t,
     out: *mut *mut PyObject,
 ) -> c_int {
-    let func = c"PyAwaitable_UnpackValues";
+    let func = c"PyAwaitable_UnpackValuesArray";
     let Some(this) = awaitable(func, aw) else {
         return -1;
     };
@@ -360,7 +360,7 @@ unsafe extern "C" fn save_arb_values(
     n: Py_ssize_t,
     values: *const *mut c_void,
 ) -> c_int {
-    let func = c"PyAwaitable_SaveArbValues";
+    let func = c"PyAwaitable_SaveArbValuesArray";
     let Some(this) = awaitable(func, aw) else {
         return -1;
     };
@@ -380,7 +380,7 @@ unsafe extern "C" fn unpack_arb_values(
     n: Py_ssize_t,
     out: *mut *mut c_void,
 ) -> c_int {
-    let func = c"PyAwaitable_UnpackArbValues";
+    let func = c"PyAwaitable_UnpackArbValuesArray";
     let Some(this) = awaitable(func, aw) else {
         return -1;
     };

@@ -10,6 +10,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include "pyawaitable.h"
+#include <string.h>
 
 /* Python callable: dispatcher(aw, slot, kind, value) -> code, where kind is
  * RESULT, ERROR or DEFER (value None). */
@@ -354,6 +355,128 @@ drop_with_error_set(PyObject *self, PyObject *holder)
     return NULL;
 }
 
+static int
+noop_defer(PyObject *aw)
+{
+    return 0;
+}
+
+/* api(name, aw, number): calls PyAwaitable_<name> with aw (None passes
+ * NULL) and number as its count or index; the other arguments are valid.
+ * Returns what the function returned (as a Python object) or raises what
+ * it raised; a failure without an exception is an AssertionError. */
+static PyObject *
+api(PyObject *self, PyObject *args)
+{
+    const char *name;
+    PyObject *aw;
+    Py_ssize_t n = 0;
+    if (!PyArg_ParseTuple(args, "sO|n", &name, &aw, &n)) {
+        return NULL;
+    }
+    if (aw == Py_None) {
+        aw = NULL;
+    }
+    PyObject *objs[2] = {Py_None, Py_None};
+    void *ptrs[2] = {NULL, NULL};
+    PyObject *out[2];
+    void *arb_out[2];
+    if (n > 2 && strstr(name, "Array") != NULL) {
+        PyErr_SetString(PyExc_ValueError, "at most 2 in this helper");
+        return NULL;
+    }
+    long rc;
+    int failed;
+    if (strcmp(name, "AddAwait") == 0) {
+        rc = PyAwaitable_AddAwait(aw, Py_None, NULL, NULL);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "DeferAwait") == 0) {
+        rc = PyAwaitable_DeferAwait(aw, noop_defer);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "AsyncWith") == 0) {
+        rc = PyAwaitable_AsyncWith(aw, Py_None, NULL, NULL);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "SetResult") == 0) {
+        rc = PyAwaitable_SetResult(aw, Py_None);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "Cancel") == 0) {
+        PyAwaitable_Cancel(aw);
+        rc = 0;
+        failed = PyErr_Occurred() != NULL;
+    }
+    else if (strcmp(name, "SaveValuesArray") == 0) {
+        rc = PyAwaitable_SaveValuesArray(aw, n, objs);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "SaveValues") == 0) {
+        rc = PyAwaitable_SaveValues(aw, n, Py_None, Py_None);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "UnpackValuesArray") == 0) {
+        rc = PyAwaitable_UnpackValuesArray(aw, n, out);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "GetValue") == 0) {
+        rc = PyAwaitable_GetValue(aw, n) != NULL;
+        failed = rc == 0;
+    }
+    else if (strcmp(name, "SetValue") == 0) {
+        rc = PyAwaitable_SetValue(aw, n, Py_None);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "ValuesSize") == 0) {
+        rc = PyAwaitable_ValuesSize(aw);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "SaveArbValuesArray") == 0) {
+        rc = PyAwaitable_SaveArbValuesArray(aw, n, ptrs);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "SaveArbValues") == 0) {
+        rc = PyAwaitable_SaveArbValues(aw, n, NULL, NULL);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "UnpackArbValuesArray") == 0) {
+        rc = PyAwaitable_UnpackArbValuesArray(aw, n, arb_out);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "GetArbValue") == 0) {
+        PyAwaitable_GetArbValue(aw, n);
+        rc = 0;
+        failed = PyErr_Occurred() != NULL;
+    }
+    else if (strcmp(name, "SetArbValue") == 0) {
+        rc = PyAwaitable_SetArbValue(aw, n, NULL);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "ArbValuesSize") == 0) {
+        rc = PyAwaitable_ArbValuesSize(aw);
+        failed = rc < 0;
+    }
+    else {
+        PyErr_Format(PyExc_ValueError, "unknown function %s", name);
+        return NULL;
+    }
+    if (!failed) {
+        if (PyErr_Occurred()) {
+            PyErr_Format(PyExc_AssertionError,
+                         "PyAwaitable_%s succeeded with an exception set",
+                         name);
+            return NULL;
+        }
+        return PyLong_FromLong(rc);
+    }
+    if (!PyErr_Occurred()) {
+        PyErr_Format(PyExc_AssertionError,
+                     "PyAwaitable_%s failed without an exception", name);
+    }
+    return NULL;
+}
+
 /* ---- small async functions written with the API ---------------------- */
 
 /* async def trampoline(coro): return await coro */
@@ -523,6 +646,7 @@ static PyMethodDef methods[] = {
     {"new", new_awaitable, METH_NOARGS, NULL},
     {"add_await", add_await, METH_VARARGS, NULL},
     {"add_expr", add_expr, METH_VARARGS, NULL},
+    {"api", api, METH_VARARGS, NULL},
     {"defer_await", defer_await, METH_VARARGS, NULL},
     {"async_with", async_with, METH_VARARGS, NULL},
     {"set_result", set_result, METH_VARARGS, NULL},
