@@ -21,6 +21,7 @@ use crate::exceptions::{self, chain, system_error};
 use crate::queue::DeferFn;
 use crate::refs::Owned;
 use pyo3_ffi::*;
+use std::ffi::c_int;
 
 /// What the awaitable does after an item's callbacks ran.
 pub enum Flow {
@@ -30,6 +31,7 @@ pub enum Flow {
 
 /// Runs the result callback for `value`, then the error callback if the
 /// result callback asked for it.
+#[inline(always)]
 pub unsafe fn on_result(
     aw: *mut PyObject,
     on_result: PyAwaitable_Callback,
@@ -44,6 +46,13 @@ pub unsafe fn on_result(
     if rc == 0 && PyErr_Occurred().is_null() {
         return Flow::Continue; // the common case, without a fetch
     }
+    result_failed(aw, on_error, rc)
+}
+
+/// A result callback returned an error code, or 0 with an exception set.
+#[cold]
+#[inline(never)]
+unsafe fn result_failed(aw: *mut PyObject, on_error: PyAwaitable_Error, rc: c_int) -> Flow {
     let exc = exceptions::fetch();
     match (rc, exc) {
         (0, None) => Flow::Continue,

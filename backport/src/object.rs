@@ -148,6 +148,7 @@ pub unsafe fn new(tp: *mut PyTypeObject) -> *mut PyObject {
 
 /// Queues `item` (already checked).  False (RuntimeError set) if the
 /// awaitable has finished: the item could never run.
+#[inline(always)]
 pub unsafe fn add(this: *mut Awaitable, func: &CStr, item: Item) -> bool {
     if (*this).state == State::Done {
         PyErr_Format(
@@ -252,13 +253,15 @@ unsafe fn advance(this: *mut Awaitable, outcome: Option<Outcome>) -> Sent {
                 (*this).state = State::Suspended;
                 return Sent::Yield(value);
             }
-            Next::Run(Outcome::Return(value)) => {
+            Next::Run(done) => {
                 drop((*this).current.take());
-                Next::Settle(settle(this, Ok(value)))
-            }
-            Next::Run(Outcome::Raise(exc)) => {
-                drop((*this).current.take());
-                Next::Settle(settle(this, Err(exc)))
+                Next::Settle(settle(
+                    this,
+                    match done {
+                        Outcome::Return(value) => Ok(value),
+                        Outcome::Raise(exc) | Outcome::Yield(exc) => Err(exc),
+                    },
+                ))
             }
             Next::Settle(Flow::Continue) => start_next(this),
             Next::Settle(Flow::Raise(exc)) => unwind(this, exc),
@@ -268,6 +271,7 @@ unsafe fn advance(this: *mut Awaitable, outcome: Option<Outcome>) -> Sent {
 }
 
 /// Hands the outcome of the await that just finished to what waits for it.
+#[inline(always)]
 unsafe fn settle(this: *mut Awaitable, outcome: Result<Owned, Owned>) -> Flow {
     let obj = this.cast::<PyObject>();
     match std::mem::replace(&mut (*this).then, Then::Idle) {
@@ -298,6 +302,7 @@ unsafe fn settle(this: *mut Awaitable, outcome: Result<Owned, Owned>) -> Flow {
 
 /// Starts the next item; leaves the innermost block when its items are
 /// done; returns the result when everything is.
+#[inline(always)]
 unsafe fn start_next(this: *mut Awaitable) -> Next {
     let Some(item) = (*this).queue.pop() else {
         if let Some((block, _)) = (*this).queue.leave_block() {
@@ -693,7 +698,9 @@ unsafe extern "C" fn dealloc(obj: *mut PyObject) {
     ptr::drop_in_place(ptr::addr_of_mut!((*this).result));
     ptr::drop_in_place(ptr::addr_of_mut!((*this).current));
     ptr::drop_in_place(ptr::addr_of_mut!((*this).then));
-    ptr::drop_in_place(ptr::addr_of_mut!((*this).queue));
+    if !(*this).queue.owns_nothing() {
+        ptr::drop_in_place(ptr::addr_of_mut!((*this).queue));
+    }
     ptr::drop_in_place(ptr::addr_of_mut!((*this).values));
     if (*this).finalized || !freelist::push(obj) {
         let free = (*tp).tp_free.expect("heap types have tp_free");

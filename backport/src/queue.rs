@@ -108,6 +108,15 @@ impl Queue {
         self.current.head.is_none() && self.current.rest.is_empty() && self.blocks.is_empty()
     }
 
+    /// True if the queue owns nothing (no item, no allocation), so dropping
+    /// it would do nothing: the deallocator then skips the drop code.
+    #[inline]
+    pub fn owns_nothing(&self) -> bool {
+        self.current.head.is_none()
+            && self.current.rest.capacity() == 0
+            && self.blocks.capacity() == 0
+    }
+
     /// Opens a block: the items queued so far wait until it is left.
     pub fn enter_block(&mut self, exit: Owned, on_error: PyAwaitable_Error) {
         let outer = std::mem::take(&mut self.current);
