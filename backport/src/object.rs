@@ -249,19 +249,17 @@ unsafe fn advance(this: *mut Awaitable, outcome: Option<Outcome>) -> Sent {
     };
     loop {
         next = match next {
-            Next::Run(Outcome::Yield(value)) => {
-                (*this).state = State::Suspended;
-                return Sent::Yield(value);
-            }
-            Next::Run(done) => {
+            Next::Run(outcome) => {
+                let finished = match outcome {
+                    Outcome::Yield(value) => {
+                        (*this).state = State::Suspended;
+                        return Sent::Yield(value);
+                    }
+                    Outcome::Return(value) => Ok(value),
+                    Outcome::Raise(exc) => Err(exc),
+                };
                 drop((*this).current.take());
-                Next::Settle(settle(
-                    this,
-                    match done {
-                        Outcome::Return(value) => Ok(value),
-                        Outcome::Raise(exc) | Outcome::Yield(exc) => Err(exc),
-                    },
-                ))
+                Next::Settle(settle(this, finished))
             }
             Next::Settle(Flow::Continue) => start_next(this),
             Next::Settle(Flow::Raise(exc)) => unwind(this, exc),
