@@ -21,7 +21,6 @@ import json
 import pathlib
 import statistics
 import sys
-import tempfile
 import time
 
 import _testawaitable as ext
@@ -31,7 +30,8 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from build import build  # noqa: E402
 
 # The reference point: a minimal hand-written am_send trampoline.
-sys.path.insert(0, str(build("_floor", tempfile.mkdtemp(prefix="floor-"),
+# Built (once, then stamp-cached) beside the test extension.
+sys.path.insert(0, str(build("_floor", pathlib.Path(ext.__file__).parent,
                              HERE / "floor" / "_floor.c")))
 import _floor  # noqa: E402
 

@@ -436,7 +436,7 @@ unsafe fn shut_down(this: *mut Awaitable, mut error: Option<Owned>) -> Option<Ow
     let (items, blocks) = (*this).queue.take();
     queue::close_unstarted(items, this.cast());
     for block in blocks {
-        error = with::exit_while_closing(&block.exit, error);
+        error = Some(with::exit_while_closing(&block.exit, error));
     }
     (*this).state = State::Done;
     error

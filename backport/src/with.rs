@@ -113,9 +113,9 @@ pub unsafe fn exited(
 /// running anything more: `__aexit__` gets `error` (a new GeneratorExit
 /// if None) and must finish without suspending, as a coroutine must when
 /// closed.  Its result cannot resume the awaitable, so it is ignored.
-/// Returns the exception left to raise: `error`, or what `__aexit__`
-/// raised instead.
-pub unsafe fn exit_while_closing(exit: &Owned, error: Option<Owned>) -> Option<Owned> {
+/// Returns the exception left to raise: `error` (or the GeneratorExit made
+/// for it), or what `__aexit__` raised instead.
+pub unsafe fn exit_while_closing(exit: &Owned, error: Option<Owned>) -> Owned {
     let exc = match error {
         Some(exc) => exc,
         None => {
@@ -145,8 +145,8 @@ pub unsafe fn exit_while_closing(exit: &Owned, error: Option<Owned>) -> Option<O
     match outcome {
         Outcome::Raise(raised) if !exceptions::is_instance(&raised, PyExc_GeneratorExit) => {
             chain(&raised, exc);
-            Some(raised)
+            raised
         }
-        _ => Some(exc),
+        _ => exc,
     }
 }

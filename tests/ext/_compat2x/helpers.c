@@ -15,21 +15,29 @@ store_result(PyObject *awaitable, PyObject *value)
     return PyAwaitable_SetResult(awaitable, value);
 }
 
-/* deferred(fn): await fn(), with fn called only when the queue gets there */
+/* Queue `await value0(*args)`, value0 being the first saved value, with
+ * its result as the awaitable's. */
 static int
-call_saved(PyObject *awaitable)
+await_saved_call(PyObject *awaitable, PyObject *const *args, size_t nargs)
 {
     PyObject *fn = PyAwaitable_GetValue(awaitable, 0);
     if (fn == NULL) {
         return -1;
     }
-    PyObject *coro = PyObject_CallNoArgs(fn);
+    PyObject *coro = PyObject_Vectorcall(fn, args, nargs, NULL);
     if (coro == NULL) {
         return -1;
     }
     int rc = PyAwaitable_AddAwait(awaitable, coro, store_result, NULL);
     Py_DECREF(coro);
     return rc;
+}
+
+/* deferred(fn): await fn(), with fn called only when the queue gets there */
+static int
+call_saved(PyObject *awaitable)
+{
+    return await_saved_call(awaitable, NULL, 0);
 }
 
 PyObject *
@@ -51,17 +59,7 @@ compat_deferred(PyObject *self, PyObject *fn)
 static int
 with_body(PyObject *awaitable, PyObject *value)
 {
-    PyObject *fn = PyAwaitable_GetValue(awaitable, 0);
-    if (fn == NULL) {
-        return -1;
-    }
-    PyObject *coro = PyObject_CallOneArg(fn, value);
-    if (coro == NULL) {
-        return -1;
-    }
-    int rc = PyAwaitable_AddAwait(awaitable, coro, store_result, NULL);
-    Py_DECREF(coro);
-    return rc;
+    return await_saved_call(awaitable, &value, 1);
 }
 
 PyObject *
