@@ -61,7 +61,7 @@ def build(name, out_dir, source=None):
     return out_dir
 
 
-EXTENSIONS = ["_testawaitable", "_compat2x"]
+EXTENSIONS = ["_testawaitable", "_compat2x", "_testasync"]
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@
     dead_code,
     clippy::all
 )]
-use pyo3_ffi::{PyObject, PyTypeObject, Py_ssize_t};
+use pyo3_ffi::{PyMethodDef, PyObject, PyTypeObject, Py_ssize_t};
 
+pub const METH_ASYNC: u32 = 1024;
 pub const _PyAwaitable_API_VERSION: u32 = 1;
 pub const _PyAwaitable_API_CAPSULE: &[u8; 35] = b"pyawaitable_backport._runtime._API\0";
 pub const PyAwaitable_MAX_VARARGS: u32 = 64;
@@ -21,6 +22,48 @@ pub type PyAwaitable_Error = ::std::option::Option<
 >;
 pub type PyAwaitable_Defer =
     ::std::option::Option<unsafe extern "C" fn(awaitable: *mut PyObject) -> ::std::os::raw::c_int>;
+pub type PyAsyncCFunction = ::std::option::Option<
+    unsafe extern "C" fn(
+        self_: *mut PyObject,
+        aw: *mut PyObject,
+        arg: *mut PyObject,
+    ) -> *mut PyObject,
+>;
+pub type PyAsyncCFunctionWithKeywords = ::std::option::Option<
+    unsafe extern "C" fn(
+        self_: *mut PyObject,
+        aw: *mut PyObject,
+        args: *mut PyObject,
+        kwargs: *mut PyObject,
+    ) -> *mut PyObject,
+>;
+pub type PyAsyncCFunctionFast = ::std::option::Option<
+    unsafe extern "C" fn(
+        self_: *mut PyObject,
+        aw: *mut PyObject,
+        args: *const *mut PyObject,
+        nargs: Py_ssize_t,
+    ) -> *mut PyObject,
+>;
+pub type PyAsyncCFunctionFastWithKeywords = ::std::option::Option<
+    unsafe extern "C" fn(
+        self_: *mut PyObject,
+        aw: *mut PyObject,
+        args: *const *mut PyObject,
+        nargs: Py_ssize_t,
+        kwnames: *mut PyObject,
+    ) -> *mut PyObject,
+>;
+pub type PyAsyncCMethod = ::std::option::Option<
+    unsafe extern "C" fn(
+        self_: *mut PyObject,
+        aw: *mut PyObject,
+        defining_class: *mut PyTypeObject,
+        args: *const *mut PyObject,
+        nargs: Py_ssize_t,
+        kwnames: *mut PyObject,
+    ) -> *mut PyObject,
+>;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _PyAwaitable_API {
@@ -111,10 +154,22 @@ pub struct _PyAwaitable_API {
             err: PyAwaitable_Error,
         ) -> ::std::os::raw::c_int,
     >,
+    pub AddFunctions: ::std::option::Option<
+        unsafe extern "C" fn(
+            module: *mut PyObject,
+            functions: *mut PyMethodDef,
+        ) -> ::std::os::raw::c_int,
+    >,
+    pub AddMethods: ::std::option::Option<
+        unsafe extern "C" fn(
+            type_: *mut PyTypeObject,
+            methods: *mut PyMethodDef,
+        ) -> ::std::os::raw::c_int,
+    >,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of _PyAwaitable_API"][::std::mem::size_of::<_PyAwaitable_API>() - 160usize];
+    ["Size of _PyAwaitable_API"][::std::mem::size_of::<_PyAwaitable_API>() - 176usize];
     ["Alignment of _PyAwaitable_API"][::std::mem::align_of::<_PyAwaitable_API>() - 8usize];
     ["Offset of field: _PyAwaitable_API::version"]
         [::std::mem::offset_of!(_PyAwaitable_API, version) - 0usize];
@@ -158,4 +213,8 @@ const _: () = {
         [::std::mem::offset_of!(_PyAwaitable_API, DeferAwait) - 144usize];
     ["Offset of field: _PyAwaitable_API::AsyncWith"]
         [::std::mem::offset_of!(_PyAwaitable_API, AsyncWith) - 152usize];
+    ["Offset of field: _PyAwaitable_API::AddFunctions"]
+        [::std::mem::offset_of!(_PyAwaitable_API, AddFunctions) - 160usize];
+    ["Offset of field: _PyAwaitable_API::AddMethods"]
+        [::std::mem::offset_of!(_PyAwaitable_API, AddMethods) - 168usize];
 };

@@ -42,6 +42,8 @@ pub static TABLE: _PyAwaitable_API = _PyAwaitable_API {
     ArbValuesSize: Some(arb_values_size),
     DeferAwait: Some(defer_await),
     AsyncWith: Some(async_with),
+    AddFunctions: Some(add_functions),
+    AddMethods: Some(add_methods),
 };
 
 /// The awaitable argument of `func`, or None with an exception set.
@@ -435,4 +437,26 @@ unsafe extern "C" fn arb_values_size(aw: *mut PyObject) -> Py_ssize_t {
         Some(this) => (*this).values.len_arbitrary() as Py_ssize_t,
         None => -1,
     }
+}
+
+unsafe extern "C" fn add_functions(module: *mut PyObject, functions: *mut PyMethodDef) -> c_int {
+    let func = c"PyAwaitable_AddFunctions";
+    if module.is_null() {
+        return null_argument(func, c"module");
+    }
+    if functions.is_null() {
+        return null_argument(func, c"functions");
+    }
+    crate::method::register::add_functions(func, module, functions)
+}
+
+unsafe extern "C" fn add_methods(tp: *mut PyTypeObject, methods: *mut PyMethodDef) -> c_int {
+    let func = c"PyAwaitable_AddMethods";
+    if tp.is_null() {
+        return null_argument(func, c"type");
+    }
+    if methods.is_null() {
+        return null_argument(func, c"methods");
+    }
+    crate::method::register::add_methods(func, tp, methods)
 }

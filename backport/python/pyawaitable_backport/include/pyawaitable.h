@@ -54,6 +54,47 @@ typedef PyAwaitable_Error awaitcallback_err;
 /* Opaque, as in pyawaitable 2.x (whose struct body was never API). */
 typedef struct _PyAwaitableObject PyAwaitableObject;
 
+#ifndef Py_HAVE_PYAWAITABLE
+/* METH_ASYNC marks a PyMethodDef entry as an async function: calling it runs
+ * the C function at once with a fresh awaitable, passed right after self,
+ * and returns that awaitable.  The C function returns the awaitable's result
+ * (a new reference; callbacks may replace it later), or NULL with an
+ * exception set, which the call raises.  The other flags keep their meaning
+ * and select one of the signatures below:
+ *
+ *   METH_NOARGS                         PyAsyncCFunction(self, aw, NULL)
+ *   METH_O                              PyAsyncCFunction(self, aw, arg)
+ *   METH_VARARGS                        PyAsyncCFunction(self, aw, args)
+ *   METH_VARARGS | METH_KEYWORDS        PyAsyncCFunctionWithKeywords
+ *   METH_FASTCALL                       PyAsyncCFunctionFast
+ *   METH_FASTCALL | METH_KEYWORDS       PyAsyncCFunctionFastWithKeywords
+ *   METH_METHOD | METH_FASTCALL | METH_KEYWORDS          PyAsyncCMethod
+ *
+ * Stock CPython ignores unknown flag bits, so on it the entries only work
+ * once PyAwaitable_AddFunctions() / PyAwaitable_AddMethods() has replaced
+ * them (see below).  The patched interpreter defines the flag itself. */
+#define METH_ASYNC 0x0400
+
+typedef PyObject *(*PyAsyncCFunction)(PyObject *self, PyObject *aw,
+                                      PyObject *arg);
+typedef PyObject *(*PyAsyncCFunctionWithKeywords)(PyObject *self,
+                                                  PyObject *aw,
+                                                  PyObject *args,
+                                                  PyObject *kwargs);
+typedef PyObject *(*PyAsyncCFunctionFast)(PyObject *self, PyObject *aw,
+                                          PyObject *const *args,
+                                          Py_ssize_t nargs);
+typedef PyObject *(*PyAsyncCFunctionFastWithKeywords)(PyObject *self,
+                                                      PyObject *aw,
+                                                      PyObject *const *args,
+                                                      Py_ssize_t nargs,
+                                                      PyObject *kwnames);
+typedef PyObject *(*PyAsyncCMethod)(PyObject *self, PyObject *aw,
+                                    PyTypeObject *defining_class,
+                                    PyObject *const *args, Py_ssize_t nargs,
+                                    PyObject *kwnames);
+#endif  /* !Py_HAVE_PYAWAITABLE */
+
 #ifdef Py_HAVE_PYAWAITABLE
 /* ---------------------------------------------------------------------------
  * Native branch: the interpreter provides every function below.
@@ -63,6 +104,75 @@ static inline int
 PyAwaitable_Init(void)
 {
     return 0;
+}
+
+/* The interpreter already created the METH_ASYNC entries of m_methods and
+ * tp_methods; these only add entries of other arrays, as the backport does. */
+static inline int
+PyAwaitable_AddFunctions(PyObject *module, PyMethodDef *functions)
+{
+    PyModuleDef *def = PyModule_GetDef(module);
+    if (def == NULL && PyErr_Occurred()) {
+        return -1;
+    }
+    if (def != NULL && def->m_methods == functions) {
+        return 0;
+    }
+    return PyModule_AddFunctions(module, functions);
+}
+
+static inline int
+PyAwaitable_AddMethods(PyTypeObject *type, PyMethodDef *methods)
+{
+    if (methods == type->tp_methods) {
+        return 0;
+    }
+    PyObject *dict = PyType_GetDict(type);
+    if (dict == NULL) {
+        return -1;
+    }
+    for (PyMethodDef *meth = methods; meth->ml_name != NULL; meth++) {
+        PyObject *descr, *name = PyUnicode_FromString(meth->ml_name);
+        if (name == NULL) {
+            goto error;
+        }
+        int found = PyDict_Contains(dict, name);
+        Py_DECREF(name);
+        if (found < 0) {
+            goto error;
+        }
+        if (found && !(meth->ml_flags & METH_COEXIST)) {
+            continue;
+        }
+        if (meth->ml_flags & METH_CLASS) {
+            descr = PyDescr_NewClassMethod(type, meth);
+        }
+        else if (meth->ml_flags & METH_STATIC) {
+            PyObject *func = PyCFunction_NewEx(meth, (PyObject *)type, NULL);
+            if (func == NULL) {
+                goto error;
+            }
+            descr = PyStaticMethod_New(func);
+            Py_DECREF(func);
+        }
+        else {
+            descr = PyDescr_NewMethod(type, meth);
+        }
+        if (descr == NULL) {
+            goto error;
+        }
+        int rc = PyDict_SetItemString(dict, meth->ml_name, descr);
+        Py_DECREF(descr);
+        if (rc < 0) {
+            goto error;
+        }
+    }
+    Py_DECREF(dict);
+    PyType_Modified(type);
+    return 0;
+error:
+    Py_DECREF(dict);
+    return -1;
 }
 
 #else
@@ -104,6 +214,8 @@ typedef struct _PyAwaitable_API {
     int (*DeferAwait)(PyObject *aw, PyAwaitable_Defer cb);
     int (*AsyncWith)(PyObject *aw, PyObject *ctx,
                      PyAwaitable_Callback body, PyAwaitable_Error err);
+    int (*AddFunctions)(PyObject *module, PyMethodDef *functions);
+    int (*AddMethods)(PyTypeObject *type, PyMethodDef *methods);
 } _PyAwaitable_API;
 
 static const _PyAwaitable_API *_pyawaitable_api = NULL;
@@ -302,6 +414,30 @@ PyAwaitable_AsyncWith(PyObject *aw, PyObject *ctx,
                       PyAwaitable_Callback body, PyAwaitable_Error err)
 {
     return _PyAwaitable_Ready() ? _pyawaitable_api->AsyncWith(aw, ctx, body, err) : -1;
+}
+
+/* Add every entry of a NULL-terminated PyMethodDef array to a module, as
+ * PyModule_AddFunctions() does, with METH_ASYNC entries as async functions.
+ * Call it from the module's exec function; `functions` may be the module's
+ * own m_methods (the interpreter already added its ordinary entries, so only
+ * the METH_ASYNC ones are replaced).  Returns 0, or -1 with an exception
+ * (SystemError naming the entry for invalid flags). */
+static inline int
+PyAwaitable_AddFunctions(PyObject *module, PyMethodDef *functions)
+{
+    return _PyAwaitable_Ready() ? _pyawaitable_api->AddFunctions(module, functions) : -1;
+}
+
+/* The same for a type, once, right after it is created: `methods` is
+ * usually the type's own tp_methods (Py_tp_methods), whose METH_ASYNC
+ * entries become async method descriptors (METH_CLASS and METH_STATIC work
+ * as usual).  Entries of another array are added as PyType_Ready() would
+ * add them: an existing attribute is kept unless the entry has
+ * METH_COEXIST. */
+static inline int
+PyAwaitable_AddMethods(PyTypeObject *type, PyMethodDef *methods)
+{
+    return _PyAwaitable_Ready() ? _pyawaitable_api->AddMethods(type, methods) : -1;
 }
 
 #endif  /* Py_HAVE_PYAWAITABLE */
