@@ -4,6 +4,9 @@ Run by tools/bench with a venv where the backport and _testawaitable are
 importable.  Every case is an ``await`` in a loop inside one coroutine,
 driven by ``send(None)`` with no event loop, so only the awaiting is timed.
 
+The METH_ASYNC case calls and awaits a METH_O | METH_ASYNC function that
+returns its argument, against ``async def f(x): return x``.
+
 Two ratios per case, both from the same run:
 
 - total: time of the C case / time of the pure-Python case;
@@ -23,6 +26,7 @@ import statistics
 import sys
 import time
 
+import _testasync
 import _testawaitable as ext
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -106,6 +110,15 @@ def loop_ext_value(n):
     return body()
 
 
+def loop_meth_async(n):
+    echo = _testasync.echo  # METH_O | METH_ASYNC, returns its argument
+
+    async def body():
+        for _ in range(n):
+            await echo(1)
+    return body()
+
+
 CASES = {
     "direct": loop_direct,
     "py_trampoline": loop_py_trampoline,
@@ -114,6 +127,7 @@ CASES = {
     "nothing": loop_nothing,
     "py_value": loop_py_value,
     "ext_value": loop_ext_value,
+    "meth_async": loop_meth_async,
 }
 
 
@@ -164,6 +178,7 @@ def main(argv=None):
         "value_total": ratio(samples, "ext_value", "py_value"),
         "value_overhead": ratio(
             samples, "ext_value", "py_value", baseline="nothing"),
+        "meth_async_total": ratio(samples, "meth_async", "py_value"),
     }
     if args.json:
         print(json.dumps(report))
@@ -180,6 +195,8 @@ def main(argv=None):
     print(f"  no-await    PyAwaitable / async def: "
           f"{report['value_total']:.2f}x total, "
           f"{report['value_overhead']:.2f}x overhead")
+    print(f"  METH_ASYNC  await echo(x) / await f(x) (async def): "
+          f"{report['meth_async_total']:.2f}x total")
 
 
 if __name__ == "__main__":

@@ -201,6 +201,12 @@ unsafe fn step(this: *mut Awaitable, input: Input) -> Sent {
             }
             // Thrown in before the first item started: nothing can catch it.
             Input::Throw(exc) => finish_with_error(this, exc),
+            // Nothing queued (a METH_ASYNC function that only returned a
+            // value): the result, without entering the item loop.
+            Input::Send(_) if (*this).queue.is_empty() => {
+                (*this).state = State::Done;
+                Sent::Return((*this).result.take().unwrap_or_else(Owned::none))
+            }
             Input::Send(_) => {
                 (*this).state = State::Executing;
                 advance(this, None)
