@@ -56,6 +56,11 @@ pub unsafe fn text_signature(def: *const PyMethodDef) -> *mut PyObject {
     string_or_none(parts(def).0)
 }
 
+/// True if the docstring begins with a text signature.
+pub unsafe fn has_text_signature(def: *const PyMethodDef) -> bool {
+    parts(def).0.is_some()
+}
+
 /// True if the text signature names a bound first parameter (`$self`,
 /// `$module`, `$type`), which a bound callable does not take.
 pub unsafe fn has_bound_parameter(def: *const PyMethodDef) -> bool {

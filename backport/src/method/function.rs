@@ -157,8 +157,7 @@ unsafe extern "C" fn get_self(obj: *mut PyObject, _: *mut c_void) -> *mut PyObje
 unsafe extern "C" fn get_signature(obj: *mut PyObject, _: *mut c_void) -> *mut PyObject {
     let this = cast(obj);
     let def = (*this).def;
-    if !doc::has_bound_parameter(def) && PyObject_IsTrue(doc::text_signature(def)) != 1 {
-        PyErr_Clear();
+    if !doc::has_text_signature(def) {
         return Owned::none().into_ptr();
     }
     signature(this).map_or(ptr::null_mut(), Owned::into_ptr)

@@ -92,8 +92,10 @@ pub unsafe fn add_functions(func: &CStr, module: *mut PyObject, defs: *mut PyMet
         return -1;
     };
     for def in entries(defs) {
-        let obj = if let Some(conv) = is_async(&*def).then(|| check(func, def, Target::Module)) {
-            let Some(conv) = conv else { return -1 };
+        let obj = if is_async(&*def) {
+            let Some(conv) = check(func, def, Target::Module) else {
+                return -1;
+            };
             function::new(
                 def,
                 conv,
