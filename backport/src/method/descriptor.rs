@@ -8,6 +8,10 @@
 
 use super::call::{self, call_error, Convention, Entry};
 use super::function::{self, Binding};
+use super::slots::{
+    getter, offset_member, ptr_or_null, reduce_method, reduce_to_getattr, slot, visit_all,
+    GETSET_END, MEMBERS_END,
+};
 use super::{doc, marker};
 use crate::exceptions::type_name;
 use crate::refs::Owned;
@@ -47,14 +51,8 @@ pub unsafe fn new(
         return obj;
     }
     let this = cast(obj);
-    let class_method = matches!(kind, Kind::ClassMethodDescriptor);
-    let vectorcall: vectorcallfunc = if class_method {
-        classmethod_vectorcall
-    } else {
-        method_vectorcall
-    };
     ptr::addr_of_mut!((*this).vectorcall).write(Some(vectorcall));
-    ptr::addr_of_mut!((*this).class_method).write(class_method);
+    ptr::addr_of_mut!((*this).class_method).write(matches!(kind, Kind::ClassMethodDescriptor));
     ptr::addr_of_mut!((*this).def).write(def);
     ptr::addr_of_mut!((*this).conv).write(conv);
     ptr::addr_of_mut!((*this).objclass).write(Some(Owned::from_borrowed(objclass.cast())));
@@ -65,10 +63,6 @@ pub unsafe fn new(
 
 unsafe fn cast(obj: *mut PyObject) -> *mut Descriptor {
     obj.cast()
-}
-
-fn ptr_or_null(o: &Option<Owned>) -> *mut PyObject {
-    o.as_ref().map_or(ptr::null_mut(), Owned::as_ptr)
 }
 
 unsafe fn objclass(this: *mut Descriptor) -> *mut PyTypeObject {
@@ -130,9 +124,10 @@ unsafe fn check_class(this: *mut Descriptor, tp: *mut PyObject) -> bool {
     true
 }
 
-/// `Type.method(obj, ...)`, and `obj.method(...)` through the
-/// method-descriptor fast path.
-unsafe extern "C" fn method_vectorcall(
+/// An unbound call: `Type.method(obj, ...)` (and `obj.method(...)`
+/// through the method-descriptor fast path), or
+/// `Type.__dict__['classmethod'](cls, ...)`.
+unsafe extern "C" fn vectorcall(
     callable: *mut PyObject,
     args: *const *mut PyObject,
     nargsf: usize,
@@ -148,36 +143,12 @@ unsafe extern "C" fn method_vectorcall(
             0,
         );
     }
-    if !check_instance(this, *args) {
-        return ptr::null_mut();
-    }
-    call::invoke(
-        callable,
-        &entry(this, *args),
-        args.add(1),
-        nargs - 1,
-        kwnames,
-    )
-}
-
-/// `Type.__dict__['method'](cls, ...)`.
-unsafe extern "C" fn classmethod_vectorcall(
-    callable: *mut PyObject,
-    args: *const *mut PyObject,
-    nargsf: usize,
-    kwnames: *mut PyObject,
-) -> *mut PyObject {
-    let this = cast(callable);
-    let nargs = PyVectorcall_NARGS(nargsf);
-    if nargs < 1 {
-        return call_error(
-            PyExc_TypeError,
-            callable,
-            c"unbound method %U needs an argument",
-            0,
-        );
-    }
-    if !check_class(this, *args) {
+    let applies = if (*this).class_method {
+        check_class(this, *args)
+    } else {
+        check_instance(this, *args)
+    };
+    if !applies {
         return ptr::null_mut();
     }
     call::invoke(
@@ -269,15 +240,7 @@ unsafe extern "C" fn get_module(_: *mut PyObject, _: *mut c_void) -> *mut PyObje
 /// Pickled as `getattr(objclass, name)`, like method descriptors.
 unsafe extern "C" fn reduce(obj: *mut PyObject, _: *mut PyObject) -> *mut PyObject {
     let this = cast(obj);
-    let Some(builtins) = Owned::from_new(PyImport_ImportModule(c"builtins".as_ptr())) else {
-        return ptr::null_mut();
-    };
-    Py_BuildValue(
-        c"N(Os)".as_ptr(),
-        PyObject_GetAttrString(builtins.as_ptr(), c"getattr".as_ptr()),
-        objclass(this),
-        name(this),
-    )
+    reduce_to_getattr(objclass(this).cast(), name(this))
 }
 
 unsafe extern "C" fn repr(obj: *mut PyObject) -> *mut PyObject {
@@ -297,13 +260,7 @@ unsafe extern "C" fn traverse(obj: *mut PyObject, visit: visitproc, arg: *mut c_
         ptr_or_null(&(*this).objclass),
         ptr_or_null(&(*this).awaitable_type),
     ];
-    for o in objects.into_iter().filter(|o| !o.is_null()) {
-        let rc = visit(o, arg);
-        if rc != 0 {
-            return rc;
-        }
-    }
-    0
+    visit_all(objects, visit, arg)
 }
 
 unsafe extern "C" fn clear(obj: *mut PyObject) -> c_int {
@@ -327,44 +284,15 @@ unsafe extern "C" fn dealloc(obj: *mut PyObject) {
 // Type specs
 // ---------------------------------------------------------------------------
 
-static mut METHODS: [PyMethodDef; 2] = [
-    PyMethodDef {
-        ml_name: c"__reduce__".as_ptr(),
-        ml_meth: PyMethodDefPointer {
-            PyCFunction: reduce,
-        },
-        ml_flags: METH_NOARGS,
-        ml_doc: ptr::null(),
-    },
-    PyMethodDef::zeroed(),
-];
+static mut METHODS: [PyMethodDef; 2] = [reduce_method(reduce), PyMethodDef::zeroed()];
 
 static mut MEMBERS: [PyMemberDef; 2] = [
-    PyMemberDef {
-        name: c"__vectorcalloffset__".as_ptr(),
-        type_code: Py_T_PYSSIZET,
-        offset: std::mem::offset_of!(Descriptor, vectorcall) as Py_ssize_t,
-        flags: Py_READONLY,
-        doc: ptr::null(),
-    },
-    PyMemberDef {
-        name: ptr::null(),
-        type_code: 0,
-        offset: 0,
-        flags: 0,
-        doc: ptr::null(),
-    },
+    offset_member(
+        c"__vectorcalloffset__",
+        std::mem::offset_of!(Descriptor, vectorcall),
+    ),
+    MEMBERS_END,
 ];
-
-const fn getter(name: &'static std::ffi::CStr, get: getter) -> PyGetSetDef {
-    PyGetSetDef {
-        name: name.as_ptr(),
-        get: Some(get),
-        set: None,
-        doc: ptr::null(),
-        closure: ptr::null_mut(),
-    }
-}
 
 static mut GETSET: [PyGetSetDef; 7] = [
     getter(c"__name__", get_name),
@@ -373,62 +301,25 @@ static mut GETSET: [PyGetSetDef; 7] = [
     getter(c"__text_signature__", get_text_signature),
     getter(c"__objclass__", get_objclass),
     getter(c"__module__", get_module),
-    PyGetSetDef {
-        name: ptr::null(),
-        get: None,
-        set: None,
-        doc: ptr::null(),
-        closure: ptr::null_mut(),
-    },
+    GETSET_END,
 ];
 
+/// The two descriptor types differ only in how they bind (and in the
+/// method-descriptor flag).
 macro_rules! slots {
     ($get:expr) => {
         [
-            PyType_Slot {
-                slot: Py_tp_dealloc,
-                pfunc: dealloc as *mut c_void,
-            },
-            PyType_Slot {
-                slot: Py_tp_traverse,
-                pfunc: traverse as *mut c_void,
-            },
-            PyType_Slot {
-                slot: Py_tp_clear,
-                pfunc: clear as *mut c_void,
-            },
-            PyType_Slot {
-                slot: Py_tp_call,
-                pfunc: PyVectorcall_Call as *mut c_void,
-            },
-            PyType_Slot {
-                slot: Py_tp_descr_get,
-                pfunc: $get as *mut c_void,
-            },
-            PyType_Slot {
-                slot: Py_tp_repr,
-                pfunc: repr as *mut c_void,
-            },
-            PyType_Slot {
-                slot: Py_tp_getattro,
-                pfunc: marker::getattro as *mut c_void,
-            },
-            PyType_Slot {
-                slot: Py_tp_methods,
-                pfunc: ptr::addr_of_mut!(METHODS).cast(),
-            },
-            PyType_Slot {
-                slot: Py_tp_members,
-                pfunc: ptr::addr_of_mut!(MEMBERS).cast(),
-            },
-            PyType_Slot {
-                slot: Py_tp_getset,
-                pfunc: ptr::addr_of_mut!(GETSET).cast(),
-            },
-            PyType_Slot {
-                slot: 0,
-                pfunc: ptr::null_mut(),
-            },
+            slot(Py_tp_dealloc, dealloc as *mut c_void),
+            slot(Py_tp_traverse, traverse as *mut c_void),
+            slot(Py_tp_clear, clear as *mut c_void),
+            slot(Py_tp_call, PyVectorcall_Call as *mut c_void),
+            slot(Py_tp_descr_get, $get as *mut c_void),
+            slot(Py_tp_repr, repr as *mut c_void),
+            slot(Py_tp_getattro, marker::getattro as *mut c_void),
+            slot(Py_tp_methods, ptr::addr_of_mut!(METHODS).cast()),
+            slot(Py_tp_members, ptr::addr_of_mut!(MEMBERS).cast()),
+            slot(Py_tp_getset, ptr::addr_of_mut!(GETSET).cast()),
+            slot(0, ptr::null_mut()),
         ]
     };
 }

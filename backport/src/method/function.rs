@@ -5,6 +5,10 @@
 //! returns an awaitable.
 
 use super::call::{self, Convention, Entry};
+use super::slots::{
+    getter, offset_member, ptr_or_null, reduce_method, reduce_to_getattr, slot, visit_all,
+    GETSET_END, MEMBERS_END,
+};
 use super::{doc, marker};
 use crate::exceptions::type_name;
 use crate::refs::Owned;
@@ -62,10 +66,6 @@ pub unsafe fn new(def: *mut PyMethodDef, conv: Convention, b: Binding) -> *mut P
 
 unsafe fn cast(obj: *mut PyObject) -> *mut Function {
     obj.cast()
-}
-
-fn ptr_or_null(o: &Option<Owned>) -> *mut PyObject {
-    o.as_ref().map_or(ptr::null_mut(), Owned::as_ptr)
 }
 
 unsafe extern "C" fn vectorcall(
@@ -211,15 +211,7 @@ unsafe extern "C" fn reduce(obj: *mut PyObject, _: *mut PyObject) -> *mut PyObje
     if is_module_function(this) {
         return name(this);
     }
-    let Some(builtins) = Owned::from_new(PyImport_ImportModule(c"builtins".as_ptr())) else {
-        return ptr::null_mut();
-    };
-    Py_BuildValue(
-        c"N(Os)".as_ptr(),
-        PyObject_GetAttrString(builtins.as_ptr(), c"getattr".as_ptr()),
-        ptr_or_null(&(*this).slf),
-        (*(*this).def).ml_name,
-    )
+    reduce_to_getattr(ptr_or_null(&(*this).slf), (*(*this).def).ml_name)
 }
 
 /// The C function, as an address.
@@ -282,13 +274,7 @@ unsafe extern "C" fn traverse(obj: *mut PyObject, visit: visitproc, arg: *mut c_
         ptr_or_null(&(*this).class),
         (*this).awaitable_type.as_ptr(),
     ];
-    for o in objects.into_iter().filter(|o| !o.is_null()) {
-        let rc = visit(o, arg);
-        if rc != 0 {
-            return rc;
-        }
-    }
-    0
+    visit_all(objects, visit, arg)
 }
 
 unsafe extern "C" fn clear(obj: *mut PyObject) -> c_int {
@@ -321,51 +307,19 @@ unsafe extern "C" fn dealloc(obj: *mut PyObject) {
 // Type spec
 // ---------------------------------------------------------------------------
 
-static mut METHODS: [PyMethodDef; 2] = [
-    PyMethodDef {
-        ml_name: c"__reduce__".as_ptr(),
-        ml_meth: PyMethodDefPointer {
-            PyCFunction: reduce,
-        },
-        ml_flags: METH_NOARGS,
-        ml_doc: ptr::null(),
-    },
-    PyMethodDef::zeroed(),
-];
+static mut METHODS: [PyMethodDef; 2] = [reduce_method(reduce), PyMethodDef::zeroed()];
 
 static mut MEMBERS: [PyMemberDef; 3] = [
-    PyMemberDef {
-        name: c"__vectorcalloffset__".as_ptr(),
-        type_code: Py_T_PYSSIZET,
-        offset: std::mem::offset_of!(Function, vectorcall) as Py_ssize_t,
-        flags: Py_READONLY,
-        doc: ptr::null(),
-    },
-    PyMemberDef {
-        name: c"__weaklistoffset__".as_ptr(),
-        type_code: Py_T_PYSSIZET,
-        offset: std::mem::offset_of!(Function, weakreflist) as Py_ssize_t,
-        flags: Py_READONLY,
-        doc: ptr::null(),
-    },
-    PyMemberDef {
-        name: ptr::null(),
-        type_code: 0,
-        offset: 0,
-        flags: 0,
-        doc: ptr::null(),
-    },
+    offset_member(
+        c"__vectorcalloffset__",
+        std::mem::offset_of!(Function, vectorcall),
+    ),
+    offset_member(
+        c"__weaklistoffset__",
+        std::mem::offset_of!(Function, weakreflist),
+    ),
+    MEMBERS_END,
 ];
-
-const fn getter(name: &'static std::ffi::CStr, get: getter) -> PyGetSetDef {
-    PyGetSetDef {
-        name: name.as_ptr(),
-        get: Some(get),
-        set: None,
-        doc: ptr::null(),
-        closure: ptr::null_mut(),
-    }
-}
 
 static mut GETSET: [PyGetSetDef; 8] = [
     getter(c"__name__", get_name),
@@ -382,64 +336,22 @@ static mut GETSET: [PyGetSetDef; 8] = [
     getter(c"__text_signature__", get_text_signature),
     getter(c"__self__", get_self),
     getter(c"__signature__", get_signature),
-    PyGetSetDef {
-        name: ptr::null(),
-        get: None,
-        set: None,
-        doc: ptr::null(),
-        closure: ptr::null_mut(),
-    },
+    GETSET_END,
 ];
 
 static mut SLOTS: [PyType_Slot; 12] = [
-    PyType_Slot {
-        slot: Py_tp_dealloc,
-        pfunc: dealloc as *mut c_void,
-    },
-    PyType_Slot {
-        slot: Py_tp_traverse,
-        pfunc: traverse as *mut c_void,
-    },
-    PyType_Slot {
-        slot: Py_tp_clear,
-        pfunc: clear as *mut c_void,
-    },
-    PyType_Slot {
-        slot: Py_tp_call,
-        pfunc: PyVectorcall_Call as *mut c_void,
-    },
-    PyType_Slot {
-        slot: Py_tp_repr,
-        pfunc: repr as *mut c_void,
-    },
-    PyType_Slot {
-        slot: Py_tp_richcompare,
-        pfunc: richcompare as *mut c_void,
-    },
-    PyType_Slot {
-        slot: Py_tp_hash,
-        pfunc: hash as *mut c_void,
-    },
-    PyType_Slot {
-        slot: Py_tp_getattro,
-        pfunc: marker::getattro as *mut c_void,
-    },
-    PyType_Slot {
-        slot: Py_tp_methods,
-        pfunc: ptr::addr_of_mut!(METHODS).cast(),
-    },
-    PyType_Slot {
-        slot: Py_tp_members,
-        pfunc: ptr::addr_of_mut!(MEMBERS).cast(),
-    },
-    PyType_Slot {
-        slot: Py_tp_getset,
-        pfunc: ptr::addr_of_mut!(GETSET).cast(),
-    },
-    PyType_Slot {
-        slot: 0,
-        pfunc: ptr::null_mut(),
-    },
+    slot(Py_tp_dealloc, dealloc as *mut c_void),
+    slot(Py_tp_traverse, traverse as *mut c_void),
+    slot(Py_tp_clear, clear as *mut c_void),
+    slot(Py_tp_call, PyVectorcall_Call as *mut c_void),
+    slot(Py_tp_repr, repr as *mut c_void),
+    slot(Py_tp_richcompare, richcompare as *mut c_void),
+    slot(Py_tp_hash, hash as *mut c_void),
+    slot(Py_tp_getattro, marker::getattro as *mut c_void),
+    slot(Py_tp_methods, ptr::addr_of_mut!(METHODS).cast()),
+    slot(Py_tp_members, ptr::addr_of_mut!(MEMBERS).cast()),
+    slot(Py_tp_getset, ptr::addr_of_mut!(GETSET).cast()),
+    slot(0, ptr::null_mut()),
 ];
 
 pub static mut SPEC: PyType_Spec = PyType_Spec {

@@ -8,6 +8,7 @@
 //! | [`register`] | `PyAwaitable_AddFunctions` / `PyAwaitable_AddMethods` |
 //! | [`doc`] | text signatures in docstrings |
 //! | [`marker`] | `iscoroutinefunction()` markers |
+//! | `slots` | what the function and descriptor types share |
 
 pub mod call;
 pub mod descriptor;
@@ -15,3 +16,4 @@ pub mod doc;
 pub mod function;
 pub mod marker;
 pub mod register;
+mod slots;
