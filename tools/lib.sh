@@ -45,9 +45,14 @@ find_python() {  # find_python X.Y: the newest pyenv X.Y.*, else pythonX.Y
 # backport wheel built from this tree and installed, and the C test
 # extension built into $cache/ext/X.Y.  Prints nothing on success but
 # maturin's progress; sets $venv.
+#
+# prepare NAME PYTHON: the same for the interpreter PYTHON (e.g. one built
+# by tools/build-cpython), cached under NAME.
 prepare() {
-    local version=$1 python wheels
-    python=$(find_python "$version") || { echo "no Python $version found" >&2; return 1; }
+    local version=$1 python=${2:-} wheels
+    if [ -z "$python" ]; then
+        python=$(find_python "$version") || { echo "no Python $version found" >&2; return 1; }
+    fi
     venv=$cache/venv-$version
     wheels=$cache/wheels/$version
     if [ ! -x "$venv/bin/python" ]; then
