@@ -7,6 +7,8 @@ import pytest
 
 import build
 
+pytest_plugins = ["refleak"]
+
 _BUILD_DIR = pathlib.Path(
     os.environ.get("PYAWAITABLE_TEST_BUILD")
     or tempfile.mkdtemp(prefix="pyawaitable-tests-"))
@@ -30,3 +32,15 @@ def no_protocol_violations():
     yield
     assert _testawaitable.violations() == before, \
         "an error callback was called with an exception set"
+
+
+@pytest.fixture(autouse=True)
+def forget_handlers():
+    """The harness maps awaitables to their Python handlers in a weak-keyed
+    dict, where a handler that references its awaitable (directly or through
+    a traceback) keeps the entry alive for good.  Handlers belong to one
+    test, so drop them all when it ends."""
+    yield
+    import harness
+    harness.forget_handlers()
+

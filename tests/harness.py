@@ -46,6 +46,11 @@ def _add(add, aw, coro, on_result, on_error):
         slot if on_error is not None else -1)
 
 
+def forget_handlers():
+    """Drop every awaitable's handlers (the suite does it after each test)."""
+    _handlers.clear()
+
+
 def add_await(aw, coro, on_result=None, on_error=None):
     """PyAwaitable_AddAwait with Python handlers."""
     _add(ext.add_await, aw, coro, on_result, on_error)

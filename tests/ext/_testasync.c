@@ -256,6 +256,12 @@ call_arg(PyObject *self, PyObject *aw, PyObject *arg)
  * named "bad" to a module (with AddFunctions) or a type (AddMethods).
  * ------------------------------------------------------------------------- */
 
+/* A registered entry must outlive its functions, so an accepted array is
+ * kept for good, one per flags value, so that repeating a test (refleak
+ * mode) allocates nothing new.  A rejected one is freed. */
+#define KEPT_ENTRIES 16
+static PyMethodDef *kept_entries[KEPT_ENTRIES];
+
 static PyObject *
 bad_entry(PyObject *self, PyObject *args)
 {
@@ -264,20 +270,35 @@ bad_entry(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "Oi:bad_entry", &target, &flags)) {
         return NULL;
     }
-    /* Leaked on purpose: a registered entry must outlive its functions. */
-    PyMethodDef *defs = PyMem_Calloc(2, sizeof(PyMethodDef));
-    if (defs == NULL) {
-        return PyErr_NoMemory();
+    int slot = 0;
+    while (slot < KEPT_ENTRIES && kept_entries[slot] != NULL
+           && kept_entries[slot][0].ml_flags != flags) {
+        slot++;
     }
-    defs[0].ml_name = "bad";
-    defs[0].ml_meth = ASYNC_FUNC(async_o);
-    defs[0].ml_flags = flags;
+    PyMethodDef *defs = slot < KEPT_ENTRIES ? kept_entries[slot] : NULL;
+    int fresh = defs == NULL;
+    if (fresh) {
+        defs = PyMem_Calloc(2, sizeof(PyMethodDef));
+        if (defs == NULL) {
+            return PyErr_NoMemory();
+        }
+        defs[0].ml_name = "bad";
+        defs[0].ml_meth = ASYNC_FUNC(async_o);
+        defs[0].ml_flags = flags;
+    }
     int rc = PyType_Check(target)
         ? PyAwaitable_AddMethods((PyTypeObject *)target, defs)
         : PyAwaitable_AddFunctions(target, defs);
     if (rc < 0) {
+        if (fresh) {
+            PyMem_Free(defs);
+        }
         return NULL;
     }
+    if (fresh && slot < KEPT_ENTRIES) {
+        kept_entries[slot] = defs;
+    }
+    /* With no slot left it stays allocated all the same. */
     Py_RETURN_NONE;
 }
 
