@@ -1,9 +1,11 @@
+# shellcheck shell=bash
 # Shared by tools/test and tools/bench: finding interpreters and preparing,
 # for one of them, a cached venv with the backport built and installed and
 # the C test extension compiled.  Source it; it expects $root and $cache.
 
 BINDGEN_VERSION=0.72.1
 MATURIN_VERSION=1.16.0
+: "${root:?lib.sh expects \$root}" "${cache:?lib.sh expects \$cache}"
 export CARGO_TARGET_DIR=$cache/target
 
 ensure_apt() {  # ensure_apt PACKAGE...: install the Debian packages missing
@@ -15,6 +17,27 @@ ensure_apt() {  # ensure_apt PACKAGE...: install the Debian packages missing
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo=sudo
     $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# sid_apt STATE-DIR APT-GET-ARG...: apt-get against Debian sid, with its own
+# state in STATE-DIR, leaving the machine's apt configuration alone.  Only
+# for downloads (source tarballs, headers); nothing is installed from it.
+sid_apt() {
+    local state=$1; shift
+    mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$state/etc/parts"
+    local repo="[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main"
+    printf 'deb %s\ndeb-src %s\n' "$repo" "$repo" > "$state/etc/sources.list"
+    local opts=(-o "Dir::Etc::SourceList=$state/etc/sources.list"
+                -o "Dir::Etc::SourceParts=$state/etc/parts"
+                -o "Dir::Etc::Preferences=$state/etc/preferences"
+                -o "Dir::Etc::PreferencesParts=$state/etc/parts"
+                -o "Dir::State::Lists=$state/lists"
+                -o "Dir::Cache=$state/cache"
+                -o "APT::Sandbox::User=root")
+    if [ ! -e "$state/updated" ]; then
+        apt-get "${opts[@]}" -qq update >&2 && touch "$state/updated" || return 1
+    fi
+    apt-get "${opts[@]}" -qq "$@" >&2
 }
 
 ensure_bindgen() {
