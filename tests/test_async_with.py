@@ -306,6 +306,29 @@ class TestCancelAndClose:
         assert aw.close() is None
         assert log == ["enter", ("exit", GeneratorExit)]
 
+    def test_items_added_while_closing_are_refused(self):
+        # An item queued by __aexit__ during close() could never run: the
+        # add fails, and its exception ends close() like any other.
+        log = []
+        late = returns("late")
+
+        class Sync(Context):
+            async def __aexit__(self, tp, exc, tb):
+                self.log.append(("exit", tp))
+                add_await(aw, late)
+
+        aw = ext.new()
+        async_with(aw, Sync(log), lambda aw, v: add_await(aw, suspends(1)))
+        start_block(aw, log)
+        with pytest.raises(RuntimeError,
+                           match="PyAwaitable_AddAwait: the awaitable is "
+                                 "being closed"):
+            aw.close()
+        assert log == ["enter", ("exit", GeneratorExit)]
+        with pytest.raises(RuntimeError, match="has already finished"):
+            add_await(aw, late)
+        late.close()
+
     def test_close_when_exit_suspends(self):
         log = []
         aw = ext.new()

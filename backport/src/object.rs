@@ -45,6 +45,9 @@ enum State {
     Suspended,
     /// Inside `step` or `close` (a re-entrant call is an error).
     Executing,
+    /// Shutting down: exiting open blocks, closing unstarted items.  Like
+    /// `Executing`, but an item added now could never run, so it is refused.
+    Closing,
     /// Returned, raised or closed.
     Done,
 }
@@ -147,19 +150,24 @@ pub unsafe fn new(tp: *mut PyTypeObject) -> *mut PyObject {
 }
 
 /// Queues `item` (already checked).  False (RuntimeError set) if the
-/// awaitable has finished: the item could never run.
+/// awaitable has finished or is being closed: the item could never run.
 #[inline(always)]
 pub unsafe fn add(this: *mut Awaitable, func: &CStr, item: Item) -> bool {
-    if (*this).state == State::Done {
-        PyErr_Format(
-            PyExc_RuntimeError,
-            c"%s: the awaitable has already finished".as_ptr(),
-            func.as_ptr(),
-        );
-        return false;
-    }
-    (*this).queue.push(item);
-    true
+    let why = match (*this).state {
+        State::Done => c"has already finished",
+        State::Closing => c"is being closed",
+        _ => {
+            (*this).queue.push(item);
+            return true;
+        }
+    };
+    PyErr_Format(
+        PyExc_RuntimeError,
+        c"%s: the awaitable %s".as_ptr(),
+        func.as_ptr(),
+        why.as_ptr(),
+    );
+    false
 }
 
 pub unsafe fn set_result(this: *mut Awaitable, result: Owned) {
@@ -187,7 +195,7 @@ unsafe fn step(this: *mut Awaitable, input: Input) -> Sent {
             );
             Sent::Error
         }
-        State::Executing => {
+        State::Executing | State::Closing => {
             PyErr_SetString(PyExc_ValueError, c"awaitable already executing".as_ptr());
             Sent::Error
         }
@@ -435,7 +443,7 @@ unsafe fn finish_with_error(this: *mut Awaitable, exc: Owned) -> Sent {
 /// innermost first with `error` (as `close()` exits `async with` blocks
 /// with GeneratorExit).  Returns the exception left to raise, if any.
 unsafe fn shut_down(this: *mut Awaitable, mut error: Option<Owned>) -> Option<Owned> {
-    (*this).state = State::Executing; // exits may run code that re-enters
+    (*this).state = State::Closing; // exits may run code that re-enters
     drop((*this).current.take());
     drop((*this).result.take());
     (*this).then = Then::Idle;
@@ -452,7 +460,7 @@ unsafe fn shut_down(this: *mut Awaitable, mut error: Option<Owned>) -> Option<Ow
 unsafe fn close(this: *mut Awaitable) -> c_int {
     let error = match (*this).state {
         State::Done => return 0,
-        State::Executing => {
+        State::Executing | State::Closing => {
             PyErr_SetString(PyExc_ValueError, c"awaitable already executing".as_ptr());
             return -1;
         }
@@ -620,7 +628,7 @@ unsafe fn needs_finalizer(this: *mut Awaitable) -> bool {
     match (*this).state {
         State::Created => !(*this).queue.is_empty(),
         State::Suspended => true,
-        State::Executing | State::Done => false,
+        State::Executing | State::Closing | State::Done => false,
     }
 }
 

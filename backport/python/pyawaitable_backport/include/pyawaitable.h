@@ -5,8 +5,9 @@
  * of the PyAwaitable API.  It has two branches:
  *
  * - On an interpreter that provides the API natively (it defines
- *   Py_HAVE_PYAWAITABLE in Python.h), every name below maps to the core
- *   function and PyAwaitable_Init() does nothing.
+ *   Py_HAVE_PYAWAITABLE in Python.h), Python.h declares the API and this
+ *   header only adds PyAwaitable_Init() (which does nothing),
+ *   PyAwaitable_AddFunctions(), PyAwaitable_AddMethods() and the 1.x names.
  *
  * - On stock CPython 3.10 and newer, PyAwaitable_Init() imports the
  *   pyawaitable_backport runtime and takes its versioned table of function
@@ -31,6 +32,7 @@
 extern "C" {
 #endif
 
+#ifndef Py_HAVE_PYAWAITABLE
 /* A result callback gets a borrowed reference to the awaitable and to the
  * value the awaited item returned.  Return 0 to continue, -1 (exception set)
  * to hand the exception to this item's error callback, -2 (exception set)
@@ -47,14 +49,9 @@ typedef int (*PyAwaitable_Error)(PyObject *awaitable, PyObject *exc);
  * items.  Return 0 to continue, or -1 or -2 (exception set) to raise. */
 typedef int (*PyAwaitable_Defer)(PyObject *awaitable);
 
-/* Spellings from pyawaitable 1.x, kept so that old code compiles. */
-typedef PyAwaitable_Callback awaitcallback;
-typedef PyAwaitable_Error awaitcallback_err;
-
 /* Opaque, as in pyawaitable 2.x (whose struct body was never API). */
 typedef struct _PyAwaitableObject PyAwaitableObject;
 
-#ifndef Py_HAVE_PYAWAITABLE
 /* METH_ASYNC marks a PyMethodDef entry as an async function: calling it runs
  * the C function at once with a fresh awaitable, passed right after self,
  * and returns that awaitable.  The C function returns the awaitable's result
@@ -442,6 +439,10 @@ PyAwaitable_AddMethods(PyTypeObject *type, PyMethodDef *methods)
 
 #endif  /* Py_HAVE_PYAWAITABLE */
 
+/* Spellings from pyawaitable 1.x, kept so that old code compiles. */
+typedef PyAwaitable_Callback awaitcallback;
+typedef PyAwaitable_Error awaitcallback_err;
+
 /* pyawaitable 1.x function names; define PYAWAITABLE_NO_1X_NAMES to leave
  * them out. */
 #ifndef PYAWAITABLE_NO_1X_NAMES
@@ -462,8 +463,9 @@ PyAwaitable_AddMethods(PyTypeObject *type, PyMethodDef *methods)
 #  define pyawaitable_defer_await PyAwaitable_DeferAwait
 #endif
 
+#ifndef Py_HAVE_PYAWAITABLE
 /* ---------------------------------------------------------------------------
- * Both branches: convenience forms over the functions above.
+ * Convenience forms over the functions above (a native Python.h has them).
  * ------------------------------------------------------------------------- */
 
 /* await coro, ignoring its result: equivalent of `await coro` in Python. */
@@ -577,6 +579,7 @@ PyAwaitable_UnpackArbValues(PyObject *aw, ...)
     va_end(args);
     return 0;
 }
+#endif  /* !Py_HAVE_PYAWAITABLE */
 
 #ifdef __cplusplus
 }
