@@ -41,10 +41,14 @@ class TestMisuse:
             ext.call_with_null(name, aw)
 
     def test_null_value_saves_nothing(self):
-        aw = ext.new()
         with pytest.raises(SystemError):
             ext.call_with_null("SaveValues")
-        assert ext.unpack_values(aw, 0) == ()
+        aw = ext.new()
+        with pytest.raises(ValueError,
+                           match="PyAwaitable_SaveValuesArray: value 1 is NULL"):
+            ext.call_with_null("SaveValues", aw)
+        with pytest.raises(ValueError, match=r"cannot unpack 1 values \(0 saved"):
+            ext.unpack_values(aw, 1)
 
     @pytest.mark.parametrize("call", [
         lambda o: ext.add_await(o, Ready()),

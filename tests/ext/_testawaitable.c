@@ -281,8 +281,9 @@ call_with_null(PyObject *self, PyObject *args)
         failed = PyAwaitable_Check(NULL) != 0 || PyErr_Occurred();
     }
     else if (strcmp(name, "SaveValues") == 0) {
-        PyObject *values[1] = {NULL};
-        failed = PyAwaitable_SaveValuesArray(aw, 1, values) < 0;
+        /* The second is NULL: the first must not be saved either. */
+        PyObject *values[2] = {Py_None, NULL};
+        failed = PyAwaitable_SaveValuesArray(aw, 2, values) < 0;
     }
     else if (strcmp(name, "GetValue") == 0) {
         failed = PyAwaitable_GetValue(aw, 0) == NULL;
