@@ -98,7 +98,7 @@ class _RefleakHunter:
         runs = self.warmups + self.counted
         refs = [0] * runs
         blocks = [0] * runs
-        refs_before = blocks_before = 0
+        refs_before, blocks_before = _snapshot()
         for run in range(runs):
             if not self._run_quietly(item):
                 # Failing or skipped tests are reported by the normal run.
