@@ -69,10 +69,12 @@ find_python() {  # find_python X.Y: the newest pyenv X.Y.*, else pythonX.Y
 # extension built into $cache/ext/X.Y.  Prints nothing on success but
 # maturin's progress; sets $venv.
 #
-# prepare NAME PYTHON: the same for the interpreter PYTHON (e.g. one built
-# by tools/build-cpython), cached under NAME.
+# prepare NAME PYTHON [native]: the same for the interpreter PYTHON (e.g.
+# one built by tools/build-cpython), cached under NAME.  With "native" (an
+# interpreter that implements the API) the backport is left out: the test
+# extensions use the interpreter's own API.
 prepare() {
-    local version=$1 python=${2:-} wheels
+    local version=$1 python=${2:-} native=${3:-} wheels
     if [ -z "$python" ]; then
         python=$(find_python "$version") || { echo "no Python $version found" >&2; return 1; }
     fi
@@ -82,10 +84,14 @@ prepare() {
         "$python" -m venv "$venv" || return 1
     fi
     "$venv/bin/pip" install -q -r "$root/tests/requirements.txt" || return 1
-    ensure_maturin || return 1
-    rm -rf "$wheels"
-    (cd "$root/backport" && "$cache/tools/bin/maturin" build --quiet --release \
-        --interpreter "$venv/bin/python" --out "$wheels") || return 1
-    "$venv/bin/pip" install -q --force-reinstall --no-deps "$wheels"/*.whl || return 1
+    if [ "$native" = native ]; then
+        "$venv/bin/pip" uninstall -q -y pyawaitable-backport >/dev/null 2>&1
+    else
+        ensure_maturin || return 1
+        rm -rf "$wheels"
+        (cd "$root/backport" && "$cache/tools/bin/maturin" build --quiet --release \
+            --interpreter "$venv/bin/python" --out "$wheels") || return 1
+        "$venv/bin/pip" install -q --force-reinstall --no-deps "$wheels"/*.whl || return 1
+    fi
     "$venv/bin/python" "$root/tests/build.py" "$cache/ext/$version" >/dev/null
 }
