@@ -329,6 +329,33 @@ class TestCancelAndClose:
             add_await(aw, late)
         late.close()
 
+    @pytest.mark.parametrize("how", ["close", "throw"])
+    def test_items_added_by_the_closing_item_are_refused(self, how):
+        # The running item's own close() (its finally) adding an item.
+        late = returns("late")
+        errors = []
+
+        async def inner():
+            try:
+                await suspends(1)
+            finally:
+                try:
+                    add_await(aw, late)
+                except RuntimeError as exc:
+                    errors.append(str(exc))
+
+        aw = ext.new()
+        add_await(aw, inner())
+        aw.send(None)
+        if how == "close":
+            assert aw.close() is None
+        else:
+            with pytest.raises(GeneratorExit):
+                aw.throw(GeneratorExit)
+        assert errors == ["PyAwaitable_AddAwait: the awaitable is being "
+                          "closed"]
+        late.close()
+
     def test_close_when_exit_suspends(self):
         log = []
         aw = ext.new()

@@ -232,6 +232,7 @@ unsafe fn step(this: *mut Awaitable, input: Input) -> Sent {
                 Input::Throw(exc) if exceptions::is_instance(&exc, PyExc_GeneratorExit) => {
                     // `yield from` closes the inner iterator, then raises
                     // GeneratorExit where it was suspended.
+                    (*this).state = State::Closing;
                     (*this).current = None;
                     let error = queue::close_iter(iter.as_ptr()).unwrap_or(exc);
                     finish_with_error(this, error)
@@ -466,7 +467,7 @@ unsafe fn close(this: *mut Awaitable) -> c_int {
         }
         State::Created => None,
         State::Suspended => {
-            (*this).state = State::Executing;
+            (*this).state = State::Closing;
             let iter = (*this).current.take();
             iter.and_then(|iter| queue::close_iter(iter.as_ptr()))
         }
