@@ -103,11 +103,35 @@ PyAwaitable_Init(void)
     return 0;
 }
 
+/* The argument checks of the backport's registration calls: 0, or -1 with
+ * ValueError (a NULL argument) or TypeError (a target of another type). */
+static inline int
+_PyAwaitable_CheckTarget(const char *func, PyObject *target,
+                         const char *target_name, int want_type,
+                         PyMethodDef *defs, const char *defs_name)
+{
+    if (target == NULL || defs == NULL) {
+        PyErr_Format(PyExc_ValueError, "%s: %s is NULL", func,
+                     target == NULL ? target_name : defs_name);
+        return -1;
+    }
+    if (want_type ? !PyType_Check(target) : !PyModule_Check(target)) {
+        PyErr_Format(PyExc_TypeError, "%s: expected a %s, got %s", func,
+                     want_type ? "type" : "module", Py_TYPE(target)->tp_name);
+        return -1;
+    }
+    return 0;
+}
+
 /* The interpreter already created the METH_ASYNC entries of m_methods and
  * tp_methods; these only add entries of other arrays, as the backport does. */
 static inline int
 PyAwaitable_AddFunctions(PyObject *module, PyMethodDef *functions)
 {
+    if (_PyAwaitable_CheckTarget("PyAwaitable_AddFunctions", module,
+                                 "module", 0, functions, "functions") < 0) {
+        return -1;
+    }
     PyModuleDef *def = PyModule_GetDef(module);
     if (def == NULL && PyErr_Occurred()) {
         return -1;
@@ -121,6 +145,10 @@ PyAwaitable_AddFunctions(PyObject *module, PyMethodDef *functions)
 static inline int
 PyAwaitable_AddMethods(PyTypeObject *type, PyMethodDef *methods)
 {
+    if (_PyAwaitable_CheckTarget("PyAwaitable_AddMethods", (PyObject *)type,
+                                 "type", 1, methods, "methods") < 0) {
+        return -1;
+    }
     if (methods == type->tp_methods) {
         return 0;
     }
