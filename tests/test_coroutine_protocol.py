@@ -24,6 +24,11 @@ async def suspends(value):
     return value
 
 
+async def delegate(awaitable):
+    """A coroutine that awaits awaitable: what the awaitable must match."""
+    return await awaitable
+
+
 @types.coroutine
 def echo_twice():
     """Yields twice, returning what was sent in."""
@@ -317,6 +322,109 @@ class TestDelegation:
         # None of these reached the item.
         assert aw.send("x") == "second"
         aw.close()
+
+    @pytest.mark.parametrize("args", [
+        (), (ValueError, None, None, None), (1,), ("x",), (None,),
+        (ValueError("a"), "b"), (ValueError, "v", "not a traceback"),
+        (ValueError("a"), None, object()), (1, None, "not a traceback"),
+    ], ids=repr)
+    def test_throw_argument_errors_match_coroutine(self, args):
+        # Every bad call fails exactly as coroutine.throw() does on the
+        # running interpreter (same exception, message and warnings)...
+        def bad_throw(coro):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                with pytest.raises(BaseException) as info:
+                    coro.throw(*args)
+            warned = [(w.category, str(w.message)) for w in caught]
+            return type(info.value), str(info.value), warned
+
+        coro = delegate(echo_twice())
+        aw = ext.trampoline(echo_twice())
+        assert coro.send(None) == aw.send(None) == "first"
+        assert bad_throw(aw) == bad_throw(coro)
+        # ...and does not reach the item.  (A delegating coroutine checks
+        # the types only in the innermost generator, and then raises the
+        # TypeError at its own await: it is not a model for this part.)
+        assert aw.send("x") == "second"
+        aw.close()
+        coro.close()
+
+    @pytest.mark.parametrize("state", ["catching", "raising", "not started",
+                                       "no throw method"])
+    def test_thrown_class_has_no_context_from_the_caller(self, state):
+        # throw(SomeClass) while the caller handles an exception: the
+        # instance is created the way `yield from` creates it, which does
+        # not make the caller's exception its __context__.
+        @types.coroutine
+        def inner():
+            try:
+                yield "waiting"
+            except ValueError as exc:
+                if state == "catching":
+                    return exc
+                raise
+
+        class Plain:
+            def __await__(self):
+                return iter(["waiting"])
+
+        def thrown(wrap):
+            item = Plain() if state == "no throw method" else inner()
+            coro = wrap(item)
+            if state != "not started":
+                assert coro.send(None) == "waiting"
+            try:
+                raise KeyError("handled by the caller")
+            except KeyError:
+                with pytest.raises((StopIteration, ValueError)) as info:
+                    coro.throw(ValueError)
+            exc = info.value
+            return exc.value if isinstance(exc, StopIteration) else exc
+
+        expected = thrown(delegate)
+        got = thrown(ext.trampoline)
+        assert type(got) is type(expected) is ValueError
+        assert type(got.__context__) is type(expected.__context__)
+        assert repr(got.__context__) == repr(expected.__context__)
+
+    @pytest.mark.parametrize("args", [
+        (ValueError,), (ValueError, "v"), (ValueError, ("a", "b")),
+        (ValueError, KeyError("k")), (KeyError, IndexError("subclass")),
+        ("constructor fails",),
+    ], ids=repr)
+    def test_thrown_class_instantiated_as_by_coroutine(self, args):
+        # The instance the inner coroutine receives is made exactly as
+        # `yield from` makes it (an exception raised by the constructor is
+        # thrown instead), with no __context__ from the caller.
+        class Fails(Exception):
+            def __init__(self, *args):
+                raise RuntimeError("from the constructor")
+
+        if args[0] == "constructor fails":
+            args = (Fails,)
+
+        @types.coroutine
+        def record():
+            try:
+                yield
+            except BaseException as exc:
+                return exc
+
+        def thrown(wrap):
+            coro = wrap(record())
+            coro.send(None)
+            try:
+                raise OSError("handled by the caller")
+            except OSError:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    with pytest.raises(StopIteration) as info:
+                        coro.throw(*args)
+            exc = info.value.value
+            return type(exc), exc.args, type(exc.__context__)
+
+        assert thrown(ext.trampoline) == thrown(delegate)
 
     @pytest.mark.skipif(sys.version_info < (3, 12),
                         reason="the 3-argument throw() is deprecated in 3.12")

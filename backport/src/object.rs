@@ -543,11 +543,7 @@ unsafe extern "C" fn method_throw(
     nargs: Py_ssize_t,
 ) -> *mut PyObject {
     if !(1..=3).contains(&nargs) {
-        PyErr_Format(
-            PyExc_TypeError,
-            c"throw expected at least 1 argument and at most 3, got %zd".as_ptr(),
-            nargs,
-        );
+        throw_count_error(args, nargs);
         return ptr::null_mut();
     }
     #[cfg(Py_3_12)]
@@ -573,6 +569,28 @@ unsafe extern "C" fn method_throw(
     }
 }
 
+/// Raises the TypeError `coroutine.throw()` raises for `nargs` arguments.
+/// Generators check the count with the routine behind PyArg_UnpackTuple,
+/// so that function words it exactly as the running interpreter does.
+#[cold]
+unsafe fn throw_count_error(args: *mut *mut PyObject, nargs: Py_ssize_t) {
+    let Some(tuple) = Owned::from_new(PyTuple_New(nargs)) else {
+        return;
+    };
+    for i in 0..nargs {
+        let arg = *args.offset(i);
+        Py_INCREF(arg);
+        PyTuple_SET_ITEM(tuple.as_ptr(), i, arg);
+    }
+    // The out-pointers it would fill for a good count.
+    let mut out: [*mut PyObject; 3] = [ptr::null_mut(); 3];
+    let [a, b, c] = out.each_mut().map(|p| p as *mut *mut PyObject);
+    if PyArg_UnpackTuple(tuple.as_ptr(), c"throw".as_ptr(), 1, 3, a, b, c) != 0 {
+        // Not reached for a bad count; never return without an exception.
+        PyErr_SetString(PyExc_SystemError, c"throw(): bad argument count".as_ptr());
+    }
+}
+
 /// The exception instance `throw(typ, val, tb)` raises, with the checks and
 /// normalization generators apply.
 unsafe fn throw_argument(
@@ -589,9 +607,7 @@ unsafe fn throw_argument(
         return None;
     }
     let exc = if PyExceptionClass_Check(typ) != 0 {
-        // PyErr_SetObject instantiates the class the way `raise` does.
-        PyErr_SetObject(typ, if val.is_null() { Py_None() } else { val });
-        exceptions::fetch()?
+        instantiate(typ, val)?
     } else if PyExceptionInstance_Check(typ) != 0 {
         if given(val) {
             PyErr_SetString(
@@ -611,6 +627,32 @@ unsafe fn throw_argument(
     };
     if given(tb) {
         PyException_SetTraceback(exc.as_ptr(), tb);
+    }
+    Some(exc)
+}
+
+/// `throw(cls, val)`'s instance, made as generators make it.  Not with
+/// PyErr_SetObject: that would also make the exception the caller is
+/// handling its `__context__`, which `yield from` does not.  An exception
+/// raised by the constructor is thrown instead.
+#[allow(deprecated)] // PyErr_NormalizeException: what genobject.c calls
+unsafe fn instantiate(cls: *mut PyObject, val: *mut PyObject) -> Option<Owned> {
+    let (mut ty, mut value, mut tb) = (cls, val, ptr::null_mut());
+    Py_INCREF(ty);
+    Py_XINCREF(value);
+    PyErr_NormalizeException(&mut ty, &mut value, &mut tb);
+    Py_DECREF(ty);
+    let tb = Owned::from_new(tb);
+    let Some(exc) = Owned::from_new(value) else {
+        PyErr_SetString(
+            PyExc_SystemError,
+            c"throw(): exception normalization failed".as_ptr(),
+        );
+        return None;
+    };
+    // A constructor's exception: before 3.12 its traceback is kept apart.
+    if let Some(tb) = tb {
+        PyException_SetTraceback(exc.as_ptr(), tb.as_ptr());
     }
     Some(exc)
 }
