@@ -435,6 +435,143 @@ class TestMisuse:
             async_with(aw, Context([]))
 
 
+LOOKUP_LOG = []
+
+
+async def logged_enter(*args):
+    LOOKUP_LOG.append(("enter", args))
+    return "value"
+
+
+async def logged_exit(*args):
+    LOOKUP_LOG.append(("exit", args))
+
+
+class Callable:
+    """A class attribute without __get__: called unbound."""
+
+    def __init__(self, method):
+        self.method = method
+
+    def __call__(self, *args):
+        return self.method(*args)
+
+
+def lookup_cases():
+    """Context managers whose special methods are found, bound or missed
+    in the ways the `async with` statement's special-method lookup does."""
+    class Functions:
+        __aenter__ = logged_enter
+        __aexit__ = logged_exit
+
+    class Inherited(Functions):
+        pass
+
+    class Static:
+        __aenter__ = staticmethod(logged_enter)
+        __aexit__ = staticmethod(logged_exit)
+
+    class Class:
+        __aenter__ = classmethod(logged_enter)
+        __aexit__ = classmethod(logged_exit)
+
+    class Attributes:
+        __aenter__ = Callable(logged_enter)
+        __aexit__ = Callable(logged_exit)
+
+    class Properties:
+        __aenter__ = property(lambda self: logged_enter)
+        __aexit__ = property(lambda self: logged_exit)
+
+    class EnterMeta(type):
+        __aenter__ = logged_enter
+
+    class EnterOnMeta(metaclass=EnterMeta):
+        __aexit__ = logged_exit
+
+    class BothMeta(type):
+        __aenter__ = logged_enter
+        __aexit__ = logged_exit
+
+    class BothOnMeta(metaclass=BothMeta):
+        pass
+
+    class GetattrMeta(type):
+        def __getattr__(cls, name):
+            return {"__aenter__": logged_enter,
+                    "__aexit__": logged_exit}[name]
+
+    class MetaGetattr(metaclass=GetattrMeta):
+        pass
+
+    class Getattr:
+        def __getattr__(self, name):
+            return {"__aenter__": logged_enter,
+                    "__aexit__": logged_exit}[name]
+
+    class ExitOnInstance:
+        __aenter__ = logged_enter
+
+    on_instance = ExitOnInstance()
+    on_instance.__aexit__ = logged_exit
+    return {
+        "functions": Functions(), "inherited": Inherited(),
+        "staticmethod": Static(), "classmethod": Class(),
+        "callable attributes": Attributes(), "properties": Properties(),
+        "__aenter__ on the metaclass": EnterOnMeta(),
+        "both on the metaclass": BothOnMeta(),
+        "metaclass __getattr__": MetaGetattr(), "__getattr__": Getattr(),
+        "__aexit__ on the instance": on_instance,
+    }
+
+
+class TestLookup:
+    """__aenter__ and __aexit__ are found and bound as `async with` finds
+    and binds them: on the type (not the metaclass, not the instance),
+    through descriptors."""
+
+    @staticmethod
+    def by_statement(ctx):
+        LOOKUP_LOG.clear()
+
+        async def main():
+            async with ctx as value:
+                LOOKUP_LOG.append(("body", value))
+        try:
+            run(main())
+        except (TypeError, AttributeError) as exc:
+            # Not found (3.10 raises AttributeError naming the method,
+            # 3.11 and newer a TypeError naming only a missing __aexit__).
+            if isinstance(exc, AttributeError):
+                return ("missing", str(exc))
+            return ("missing", "__aexit__" if "__aexit__" in str(exc)
+                    else "__aenter__")
+        return list(LOOKUP_LOG)
+
+    @staticmethod
+    def by_async_with(ctx):
+        LOOKUP_LOG.clear()
+        aw = ext.new()
+        try:
+            async_with(aw, ctx, lambda aw, value: LOOKUP_LOG.append(
+                ("body", value)))
+        except TypeError as exc:
+            missing = "__aexit__" if "__aexit__" in str(exc) else "__aenter__"
+            assert str(exc) == (
+                f"PyAwaitable_AsyncWith: '{type(ctx).__name__}' object does "
+                "not support the asynchronous context manager protocol "
+                f"(missed {missing} method)")
+            return ("missing", missing)
+        run(aw)
+        return list(LOOKUP_LOG)
+
+    @pytest.mark.parametrize("case", list(lookup_cases()))
+    def test_lookup_matches_statement(self, case):
+        ctx = lookup_cases()[case]
+        expected = self.by_statement(ctx)
+        assert self.by_async_with(ctx) == expected
+
+
 class TestReferences:
     def test_no_leaks(self):
         ctx = Context([])

@@ -18,24 +18,55 @@ use std::ffi::CStr;
 use std::ptr;
 
 /// `type(obj).name` bound to `obj`, as the interpreter looks up special
-/// methods (the instance dict is not consulted).  None, with no exception
-/// set, if the type has no such attribute.
+/// methods (`_PyObject_LookupSpecial`): in the dicts of the type's MRO
+/// only (not the instance, not the metaclass), then through the
+/// attribute's `__get__`.  None, with no exception set, if not found.
 unsafe fn lookup_special(obj: *mut PyObject, name: &CStr) -> Result<Option<Owned>, ()> {
     let tp = Py_TYPE(obj);
-    let Some(attr) = Owned::from_new(PyObject_GetAttrString(tp.cast(), name.as_ptr())) else {
-        if PyErr_ExceptionMatches(PyExc_AttributeError) != 0 {
-            PyErr_Clear();
-            return Ok(None);
-        }
-        return Err(());
+    let Some(attr) = type_lookup(tp, name)? else {
+        return Ok(None);
     };
-    let descr_get = (*Py_TYPE(attr.as_ptr())).tp_descr_get;
-    match descr_get {
+    match (*Py_TYPE(attr.as_ptr())).tp_descr_get {
         Some(get) => Owned::from_new(get(attr.as_ptr(), obj, tp.cast()))
             .map(Some)
             .ok_or(()),
         None => Ok(Some(attr)),
     }
+}
+
+/// `name` in the first dict of `tp`'s MRO that has it, unbound, as
+/// `_PyType_Lookup` finds it (that function is private, so walked here).
+unsafe fn type_lookup(tp: *mut PyTypeObject, name: &CStr) -> Result<Option<Owned>, ()> {
+    let key = Owned::from_new(PyUnicode_InternFromString(name.as_ptr())).ok_or(())?;
+    // A ready type always has its MRO; hold it, lookups may run code.
+    let mro = Owned::from_borrowed((*tp).tp_mro);
+    for i in 0..PyTuple_GET_SIZE(mro.as_ptr()) {
+        let base = PyTuple_GET_ITEM(mro.as_ptr(), i).cast::<PyTypeObject>();
+        let Some(dict) = type_dict(base) else {
+            continue; // not reached: a ready type has its dict
+        };
+        let found = PyDict_GetItemWithError(dict.as_ptr(), key.as_ptr());
+        if !found.is_null() {
+            return Ok(Some(Owned::from_borrowed(found)));
+        }
+        if !PyErr_Occurred().is_null() {
+            return Err(());
+        }
+    }
+    Ok(None)
+}
+
+/// The dict of `tp` (3.12 keeps those of static builtin types elsewhere).
+unsafe fn type_dict(tp: *mut PyTypeObject) -> Option<Owned> {
+    #[cfg(Py_3_12)]
+    let dict = PyType_GetDict(tp);
+    #[cfg(not(Py_3_12))]
+    let dict = {
+        let dict = (*tp).tp_dict;
+        Py_XINCREF(dict);
+        dict
+    };
+    Owned::from_new(dict)
 }
 
 /// The bound `__aenter__` and `__aexit__` of `ctx`, or Err with TypeError
