@@ -160,6 +160,23 @@ class TestCancel:
         assert log == [("new", "new")]
         assert dropped.cr_frame is None
 
+    def test_cancel_keeps_a_pending_exception(self):
+        # Called with an exception set (a failing C function cancelling its
+        # awaitable), Cancel closes the dropped items and leaves that
+        # exception set, as it found it.
+        dropped = [suspends("dropped"), ext.trampoline(suspends("nested"))]
+        aw = ext.new()
+        for item in dropped:
+            add_await(aw, item)
+        pending = KeyError("pending")
+        with pytest.raises(KeyError) as info:
+            ext.cancel_with_error_set(aw, pending)
+        assert info.value is pending
+        assert dropped[0].cr_frame is None
+        with pytest.raises(RuntimeError, match="cannot reuse"):
+            dropped[1].send(None)  # closed too
+        assert run(aw) is None
+
     def test_cancel_in_result_callback_then_add_await(self):
         log = []
         dropped = [suspends(i) for i in range(3)]

@@ -177,10 +177,18 @@ pub unsafe fn set_result(this: *mut Awaitable, result: Owned) {
 
 /// Drops every pending item; the running item, if any, goes on, and open
 /// `async with` blocks are still exited.  Adding items afterwards works as
-/// before.
+/// before.  An exception already set (a failing C function cancelling its
+/// awaitable) is kept: closing the items must neither see nor lose it.
 pub unsafe fn cancel(this: *mut Awaitable) {
     let items = (*this).queue.cancel();
+    if items.is_empty() {
+        return;
+    }
+    let pending = exceptions::fetch();
     queue::close_unstarted(items, this.cast());
+    if let Some(pending) = pending {
+        exceptions::restore(pending);
+    }
 }
 
 /// The one routine behind `am_send`, `__next__`, `send` and `throw`.

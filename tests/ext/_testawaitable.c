@@ -233,6 +233,21 @@ cancel(PyObject *self, PyObject *aw)
     Py_RETURN_NONE;
 }
 
+/* cancel_with_error_set(aw, exc): PyAwaitable_Cancel(aw) called while exc
+ * is set (as a failing function cancels its awaitable); returns NULL
+ * with whatever exception is set afterwards. */
+static PyObject *
+cancel_with_error_set(PyObject *self, PyObject *args)
+{
+    PyObject *aw, *exc;
+    if (!PyArg_ParseTuple(args, "OO", &aw, &exc)) {
+        return NULL;
+    }
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    PyAwaitable_Cancel(aw);
+    return NULL;
+}
+
 static PyObject *
 check(PyObject *self, PyObject *op)
 {
@@ -652,6 +667,7 @@ static PyMethodDef methods[] = {
     {"async_with", async_with, METH_VARARGS, NULL},
     {"set_result", set_result, METH_VARARGS, NULL},
     {"cancel", cancel, METH_O, NULL},
+    {"cancel_with_error_set", cancel_with_error_set, METH_VARARGS, NULL},
     {"check", check, METH_O, NULL},
     {"get_type", get_type, METH_NOARGS, NULL},
     {"call_with_null", call_with_null, METH_VARARGS, NULL},
