@@ -352,6 +352,8 @@ sync_method(PyObject *self, PyObject *arg)
     {"static", ASYNC_FUNC(async_o), METH_O | METH_STATIC | METH_ASYNC,    \
      "static(value, /)\n--\n\nAn async static method."},                  \
     {"sync", sync_method, METH_O, NULL},                                  \
+    /* CPython's own classmethod_descriptor, to compare errors with. */   \
+    {"sync_klass", sync_method, METH_O | METH_CLASS, NULL},               \
     {"kept", sync_method, METH_O, NULL},                                  \
     {"replaced", sync_method, METH_O, NULL},                              \
     /* A slot wrapper wins over an entry without METH_COEXIST... */       \

@@ -99,12 +99,13 @@ unsafe fn check_instance(this: *mut Descriptor, obj: *mut PyObject) -> bool {
     false
 }
 
-/// TypeError unless `tp` is the descriptor's class or a subclass.
+/// TypeError unless `tp` is the descriptor's class or a subclass, worded
+/// as CPython's `classmethod_descriptor` words it (`classmethod_get`).
 unsafe fn check_class(this: *mut Descriptor, tp: *mut PyObject) -> bool {
     if PyType_Check(tp) == 0 {
         PyErr_Format(
             PyExc_TypeError,
-            c"descriptor '%s' for type '%s' needs a type, not a '%s'".as_ptr(),
+            c"descriptor '%s' for type '%.100s' needs a type, not a '%.100s' as arg 2".as_ptr(),
             name(this),
             (*objclass(this)).tp_name,
             type_name(tp),
@@ -114,7 +115,7 @@ unsafe fn check_class(this: *mut Descriptor, tp: *mut PyObject) -> bool {
     if PyType_IsSubtype(tp.cast(), objclass(this)) == 0 {
         PyErr_Format(
             PyExc_TypeError,
-            c"descriptor '%s' for type '%s' doesn't apply to type '%s'".as_ptr(),
+            c"descriptor '%s' requires a subtype of '%.100s' but received '%.100s'".as_ptr(),
             name(this),
             (*objclass(this)).tp_name,
             (*tp.cast::<PyTypeObject>()).tp_name,
@@ -135,6 +136,16 @@ unsafe extern "C" fn vectorcall(
 ) -> *mut PyObject {
     let this = cast(callable);
     let nargs = PyVectorcall_NARGS(nargsf);
+    if nargs < 1 && (*this).class_method {
+        // As `classmethoddescr_call`.
+        PyErr_Format(
+            PyExc_TypeError,
+            c"descriptor '%s' of '%.100s' object needs an argument".as_ptr(),
+            name(this),
+            (*objclass(this)).tp_name,
+        );
+        return ptr::null_mut();
+    }
     if nargs < 1 {
         return call_error(
             PyExc_TypeError,
@@ -194,10 +205,20 @@ unsafe extern "C" fn classmethod_get(
     tp: *mut PyObject,
 ) -> *mut PyObject {
     let this = cast(descr);
-    let tp = if tp.is_null() || tp == Py_None() {
-        Py_TYPE(obj).cast()
-    } else {
-        tp
+    // As `classmethod_get`: only a missing type (NULL; `__get__` passes
+    // None as NULL) falls back on the object's.
+    let tp = match (tp.is_null(), obj.is_null()) {
+        (false, _) => tp,
+        (true, false) => Py_TYPE(obj).cast(),
+        (true, true) => {
+            PyErr_Format(
+                PyExc_TypeError,
+                c"descriptor '%s' for type '%.100s' needs either an object or a type".as_ptr(),
+                name(this),
+                (*objclass(this)).tp_name,
+            );
+            return ptr::null_mut();
+        }
     };
     if !check_class(this, tp) {
         return ptr::null_mut();
