@@ -347,14 +347,18 @@ class TestIntrospection:
     def test_no_docstring(self):
         assert m.o.__doc__ is None
         assert m.o.__text_signature__ is None
-        assert m.o.__signature__ is None
-        # Like a builtin without one: "no signature", or from 3.13 on the
-        # generic one of type(f).__call__.
+        # The backport's function type answers __signature__ (None) so that
+        # inspect reads __text_signature__; a builtin has no such attribute.
+        assert getattr(m.o, "__signature__", None) is None
+        # Like a builtin without one: "no signature".  From 3.13 on,
+        # inspect gives the backport's function type the generic signature
+        # of type(f).__call__, as for any callable object.
         try:
             sig = inspect.signature(m.o)
         except ValueError:
-            assert sys.version_info < (3, 13)
+            assert ext.NATIVE or sys.version_info < (3, 13)
         else:
+            assert not ext.NATIVE and sys.version_info >= (3, 13)
             assert str(sig) == "(*args, **kwargs)"
 
     def test_docstring_without_bound_parameter(self):
@@ -471,6 +475,23 @@ def fresh_module():
     return types.ModuleType("fresh")
 
 
+def creator(target, flags):
+    """The function that reports an invalid entry: the backport checks
+    entries in PyAwaitable_AddFunctions/AddMethods, the interpreter where it
+    creates the function or descriptor (as the PEP specifies)."""
+    if not ext.NATIVE:
+        if isinstance(target, types.ModuleType):
+            return "PyAwaitable_AddFunctions"
+        return "PyAwaitable_AddMethods"
+    if isinstance(target, types.ModuleType):
+        return "PyModule_AddFunctions"
+    if flags & METH_CLASS:
+        return "PyDescr_NewClassMethod"
+    if flags & METH_STATIC:
+        return "PyCMethod_New"
+    return "PyDescr_NewMethod"
+
+
 class TestRegistration:
     @pytest.mark.parametrize("flags, problem", [
         (METH_O | METH_CLASS, "cannot be METH_CLASS or METH_STATIC"),
@@ -485,7 +506,7 @@ class TestRegistration:
     def test_module_entry(self, flags, problem):
         mod = fresh_module()
         with pytest.raises(SystemError,
-                           match=rf"PyAwaitable_AddFunctions: entry 'bad' "
+                           match=rf"{creator(mod, flags)}: entry 'bad' "
                                  rf"\(ml_flags 0x{flags | ASYNC:x}\) .*{problem}"):
             m.bad_entry(mod, flags | ASYNC)
         assert not hasattr(mod, "bad")
@@ -501,7 +522,8 @@ class TestRegistration:
     def test_type_entry(self, flags, problem):
         cls = type("Fresh", (), {})
         with pytest.raises(SystemError,
-                           match=rf"PyAwaitable_AddMethods: entry 'bad' .*{problem}"):
+                           match=rf"{creator(cls, flags)}: entry 'bad' "
+                                 rf"\(ml_flags 0x{flags | ASYNC:x}\) .*{problem}"):
             m.bad_entry(cls, flags | ASYNC)
         assert not hasattr(cls, "bad")
 

@@ -688,7 +688,18 @@ static PyMethodDef methods[] = {
 static int
 exec_module(PyObject *module)
 {
-    return PyAwaitable_Init();
+    if (PyAwaitable_Init() < 0) {
+        return -1;
+    }
+    /* Whether pyawaitable.h compiled its native branch: the interpreter
+       implements the API, and where the backport and the interpreter
+       legitimately differ (names, where errors are raised) the tests
+       expect the interpreter's behaviour. */
+#ifdef Py_HAVE_PYAWAITABLE
+    return PyModule_AddObjectRef(module, "NATIVE", Py_True);
+#else
+    return PyModule_AddObjectRef(module, "NATIVE", Py_False);
+#endif
 }
 
 static PyModuleDef_Slot slots[] = {
