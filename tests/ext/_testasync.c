@@ -504,6 +504,12 @@ exec_module(PyObject *module)
 
 static PyModuleDef_Slot slots[] = {
     {Py_mod_exec, exec_module},
+#ifdef Py_GIL_DISABLED
+    /* The suite uses the module from one thread at a time; without this
+       the free-threaded build would turn the GIL back on when importing
+       it, and the API would not be tested without the GIL. */
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
     {0, NULL},
 };
 
