@@ -45,7 +45,10 @@ def build(name, out_dir, source=None):
     header = pathlib.Path(include, "pyawaitable.h")
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)
                             + header.read_bytes()
-                            + sys.version.encode()).hexdigest()[:16]
+                            + sys.version.encode()
+                            # A rebuilt interpreter lives elsewhere.
+                            + sysconfig.get_paths()["include"].encode()
+                            ).hexdigest()[:16]
     out_dir = pathlib.Path(out_dir)
     target = out_dir / (name + sysconfig.get_config_var("EXT_SUFFIX"))
     stamp = out_dir / f"{name}.stamp"

@@ -80,6 +80,13 @@ prepare() {
     fi
     venv=$cache/venv-$version
     wheels=$cache/wheels/$version
+    # A venv made for another interpreter under the same name (a rebuilt
+    # CPython lives in a new cache directory) is made again.
+    if [ -x "$venv/bin/python" ] && [ "$("$venv/bin/python" -c \
+            'import sys; print(sys.base_prefix)' 2>/dev/null)" \
+            != "$("$python" -c 'import sys; print(sys.prefix)')" ]; then
+        rm -rf "$venv"
+    fi
     if [ ! -x "$venv/bin/python" ]; then
         "$python" -m venv "$venv" || return 1
     fi
