@@ -81,8 +81,9 @@ prepare() {
     venv=$cache/venv-$version
     wheels=$cache/wheels/$version
     # A venv made for another interpreter under the same name (a rebuilt
-    # CPython lives in a new cache directory) is made again.
-    if [ -x "$venv/bin/python" ] && [ "$("$venv/bin/python" -c \
+    # CPython lives in a new cache directory), or whose interpreter is
+    # gone, is made again.
+    if [ -e "$venv" ] && [ "$("$venv/bin/python" -c \
             'import sys; print(sys.base_prefix)' 2>/dev/null)" \
             != "$("$python" -c 'import sys; print(sys.prefix)')" ]; then
         rm -rf "$venv"
