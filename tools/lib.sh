@@ -64,6 +64,14 @@ find_python() {  # find_python X.Y: the newest pyenv X.Y.*, else pythonX.Y
     command -v "python$1"
 }
 
+# built_python [patched-]VARIANT: the interpreter tools/build-cpython built
+# (or builds now) as VARIANT, with the patch series for patched-VARIANT.
+built_python() {
+    local patched=()
+    [ "${1#patched-}" != "$1" ] && patched=(--patched)
+    "$root/tools/build-cpython" --variant "${1#patched-}" "${patched[@]}" --quiet
+}
+
 # prepare X.Y: a venv for CPython X.Y with the test dependencies, the
 # backport wheel built from this tree and installed, and the C test
 # extension built into $cache/ext/X.Y.  Prints nothing on success but
