@@ -74,11 +74,13 @@ impl<'py> Awaitable<'py> {
         if unsafe { call!(api, Check(object.as_ptr())) } == 0 {
             // SAFETY: attached; a live object.
             let name = unsafe { super::error::repr(Py_TYPE(object.as_ptr()).cast()) };
-            return Err(Error::new(
-                attached,
-                unsafe { PyExc_TypeError },
-                &format!("expected a PyAwaitable object, got an instance of {name}"),
-            ));
+            return Err(unsafe {
+                Error::raw(
+                    attached,
+                    PyExc_TypeError,
+                    &format!("expected a PyAwaitable object, got an instance of {name}"),
+                )
+            });
         }
         Ok(Awaitable(object))
     }
@@ -94,10 +96,13 @@ impl<'py> Awaitable<'py> {
     ///
     /// # Safety
     /// `ptr` is NULL or points to a live object.
-    pub unsafe fn from_borrowed_ptr(attached: Attached<'py>, ptr: *mut PyObject) -> Result<Self, Error> {
+    pub unsafe fn from_borrowed_ptr(
+        attached: Attached<'py>,
+        ptr: *mut PyObject,
+    ) -> Result<Self, Error> {
         match Object::from_borrowed_ptr(attached, ptr) {
             Some(object) => Self::from_object(object),
-            None => Err(Error::new(
+            None => Err(Error::raw(
                 attached,
                 PyExc_SystemError,
                 "the awaitable is NULL",
@@ -165,7 +170,12 @@ impl<'py> Awaitable<'py> {
     where
         F: for<'a> FnOnce(&Awaitable<'a>, Object<'a>) -> Result<(), Error> + 'static,
     {
-        callbacks::add_await(self, coro.object_ptr(), on_result, None::<callbacks::NoError>)
+        callbacks::add_await(
+            self,
+            coro.object_ptr(),
+            on_result,
+            None::<callbacks::NoError>,
+        )
     }
 
     /// As [`await_`](Self::await_), with an error callback for an exception
@@ -187,16 +197,16 @@ impl<'py> Awaitable<'py> {
     /// `panic = "abort"` the process aborts, as for any panic.
     ///
     /// ```
-    /// # use pyawaitable_backport::{embed, Awaitable, Object};
+    /// # use pyawaitable_backport::{embed, Awaitable, Error, Object};
     /// # embed::run(|attached| {
     /// # let coro = embed::eval(attached, "__import__('asyncio').sleep(0, 1)").unwrap();
     /// let aw = Awaitable::new(attached)?;
     /// aw.await_with_error(
     ///     &coro,
-    ///     |aw, _value| Err(pyawaitable_backport::Error::new(aw.attached(), unsafe { pyo3_ffi::PyExc_KeyError }, "k")),
+    ///     |aw, _value| Err(Error::builtin(aw.attached(), "KeyError", "k")),
     ///     |aw, exc| {
     ///         // swallow KeyError, re-raise anything else
-    ///         if exc.is_instance(aw.attached(), unsafe { pyo3_ffi::PyExc_KeyError }) {
+    ///         if exc.is_instance(aw.attached(), &Object::builtin(aw.attached(), "KeyError")?) {
     ///             aw.set_result(&Object::none(aw.attached()))
     ///         } else {
     ///             Err(exc)
@@ -207,7 +217,12 @@ impl<'py> Awaitable<'py> {
     /// # Ok::<(), pyawaitable_backport::Error>(())
     /// # }).unwrap();
     /// ```
-    pub fn await_with_error<F, G>(&self, coro: &impl AsObject<'py>, on_result: F, on_error: G) -> Result<(), Error>
+    pub fn await_with_error<F, G>(
+        &self,
+        coro: &impl AsObject<'py>,
+        on_result: F,
+        on_error: G,
+    ) -> Result<(), Error>
     where
         F: for<'a> FnOnce(&Awaitable<'a>, Object<'a>) -> Result<(), Error> + 'static,
         G: for<'a> FnOnce(&Awaitable<'a>, Error) -> Result<(), Error> + 'static,
@@ -229,7 +244,12 @@ impl<'py> Awaitable<'py> {
     /// ```
     pub fn await_ignore(&self, coro: &impl AsObject<'py>) -> Result<(), Error> {
         // SAFETY: attached; both are live objects; AddAwait borrows them.
-        let rc = unsafe { call!(loaded(), AddAwait(self.as_ptr(), coro.object_ptr(), None, None)) };
+        let rc = unsafe {
+            call!(
+                loaded(),
+                AddAwait(self.as_ptr(), coro.object_ptr(), None, None)
+            )
+        };
         self.check(rc)
     }
 

@@ -74,7 +74,10 @@ where
     if stateless::<F>() && (on_error.is_none() || stateless::<G>()) {
         // SAFETY: attached; live objects; AddAwait borrows `coro`.
         let rc = unsafe {
-            call!(api, AddAwait(parent.as_ptr(), coro, Some(direct_result::<F>), err_cb))
+            call!(
+                api,
+                AddAwait(parent.as_ptr(), coro, Some(direct_result::<F>), err_cb)
+            )
         };
         if rc < 0 {
             return Err(Error::fetch(attached));
@@ -99,7 +102,10 @@ where
     };
     // SAFETY: attached; live objects.
     let rc = unsafe {
-        call!(api, AddAwait(child.0.as_ptr(), coro, Some(child_result::<F, G>), err_cb))
+        call!(
+            api,
+            AddAwait(child.0.as_ptr(), coro, Some(child_result::<F, G>), err_cb)
+        )
     };
     if rc < 0 {
         return Err(Error::fetch(attached));
@@ -144,8 +150,11 @@ impl<'py> Child<'py> {
         // SAFETY: attached; new references are owned by `Object`s; the
         // box is owned by the capsule once PyCapsule_New succeeds.
         unsafe {
-            let weak = Object::from_owned_ptr(attached, PyWeakref_NewRef(parent.as_ptr(), ptr::null_mut()))
-                .ok_or_else(fail)?;
+            let weak = Object::from_owned_ptr(
+                attached,
+                PyWeakref_NewRef(parent.as_ptr(), ptr::null_mut()),
+            )
+            .ok_or_else(fail)?;
             let state = Box::into_raw(Box::new(state));
             let capsule = PyCapsule_New(state.cast(), CAPSULE.as_ptr(), Some(free_state::<T>));
             let Some(capsule) = Object::from_owned_ptr(attached, capsule) else {
@@ -153,7 +162,11 @@ impl<'py> Child<'py> {
                 return Err(fail());
             };
             let values = [weak.as_ptr(), capsule.as_ptr()];
-            if call!(loaded(), SaveValuesArray(child.as_ptr(), 2, values.as_ptr())) < 0 {
+            if call!(
+                loaded(),
+                SaveValuesArray(child.as_ptr(), 2, values.as_ptr())
+            ) < 0
+            {
                 return Err(fail());
             }
         }
@@ -201,7 +214,7 @@ unsafe fn unpack<'py, T>(
         return Err(Error::fetch(attached));
     }
     let Some(parent) = Object::from_owned_ptr(attached, parent) else {
-        return Err(Error::new(
+        return Err(Error::raw(
             attached,
             PyExc_RuntimeError,
             "pyawaitable_backport: a Rust callback ran after its awaitable was freed",
@@ -259,11 +272,13 @@ fn raise_panic(attached: Attached<'_>, payload: Box<dyn Any + Send>) {
             .restore(attached.py());
     }
     #[cfg(not(feature = "pyo3"))]
-    Error::new(
-        attached,
-        unsafe { PyExc_RuntimeError },
-        &format!("a Rust callback panicked: {message}"),
-    )
+    unsafe {
+        Error::raw(
+            attached,
+            PyExc_RuntimeError,
+            &format!("a Rust callback panicked: {message}"),
+        )
+    }
     .restore(attached);
 }
 
@@ -365,7 +380,11 @@ where
             Err(err) => return error_code(attached, &Object::none(attached), Err(err)),
         };
         let Some(g) = (*state).on_error.take() else {
-            return error_code(attached, &Object::none(attached), Err(called_twice(attached)));
+            return error_code(
+                attached,
+                &Object::none(attached),
+                Err(called_twice(attached)),
+            );
         };
         let exc = Object::from_borrowed_ptr(attached, exc).expect("an exception");
         let result = g(&parent, Error::from_exception(exc.clone()));
@@ -391,9 +410,11 @@ where
 
 #[cold]
 fn called_twice(attached: Attached<'_>) -> Error {
-    Error::new(
-        attached,
-        unsafe { PyExc_SystemError },
-        "pyawaitable_backport: a Rust callback was called twice",
-    )
+    unsafe {
+        Error::raw(
+            attached,
+            PyExc_SystemError,
+            "pyawaitable_backport: a Rust callback was called twice",
+        )
+    }
 }

@@ -166,9 +166,13 @@ pub fn exec(attached: Attached<'_>, code: &str) -> Result<(), Error> {
     run_code(attached, code, Py_file_input).map(drop)
 }
 
-fn run_code<'py>(attached: Attached<'py>, code: &str, start: std::ffi::c_int) -> Result<Object<'py>, Error> {
+fn run_code<'py>(
+    attached: Attached<'py>,
+    code: &str,
+    start: std::ffi::c_int,
+) -> Result<Object<'py>, Error> {
     let code = CString::new(code)
-        .map_err(|_| Error::new(attached, unsafe { PyExc_ValueError }, "code contains NUL"))?;
+        .map_err(|_| unsafe { Error::raw(attached, PyExc_ValueError, "code contains NUL") })?;
     // SAFETY: attached; __main__'s dict is borrowed from sys.modules.
     unsafe {
         let main = PyImport_AddModule(c"__main__".as_ptr());
@@ -176,8 +180,11 @@ fn run_code<'py>(attached: Attached<'py>, code: &str, start: std::ffi::c_int) ->
             return Err(Error::fetch(attached));
         }
         let globals = PyModule_GetDict(main);
-        Object::from_owned_ptr(attached, PyRun_String(code.as_ptr(), start, globals, globals))
-            .ok_or_else(|| Error::fetch(attached))
+        Object::from_owned_ptr(
+            attached,
+            PyRun_String(code.as_ptr(), start, globals, globals),
+        )
+        .ok_or_else(|| Error::fetch(attached))
     }
 }
 

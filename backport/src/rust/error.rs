@@ -1,6 +1,6 @@
 //! [`Error`]: a Python exception as a Rust value.
 
-use super::{Attached, Object};
+use super::{AsObject, Attached, Object};
 use crate::exceptions;
 use pyo3_ffi::*;
 use std::ffi::CString;
@@ -21,10 +21,10 @@ use std::marker::PhantomData;
 /// skips the item's error callback.
 ///
 /// ```
-/// use pyawaitable_backport::Error;
+/// use pyawaitable_backport::{Error, Object};
 /// # pyawaitable_backport::embed::run(|attached| {
-/// let err = Error::new(attached, unsafe { pyo3_ffi::PyExc_ValueError }, "bad value");
-/// assert!(err.is_instance(attached, unsafe { pyo3_ffi::PyExc_ValueError }));
+/// let err = Error::builtin(attached, "ValueError", "bad value");
+/// assert!(err.is_instance(attached, &Object::builtin(attached, "ValueError").unwrap()));
 /// assert_eq!(err.message(attached), "ValueError: bad value");
 /// # });
 /// ```
@@ -69,14 +69,51 @@ impl Error {
         Some(Self::from_exception(exc))
     }
 
-    /// `exc_type(message)`, e.g. with `PyExc_ValueError`.  A `message` with
-    /// a NUL byte is cut there.
-    pub fn new(attached: Attached<'_>, exc_type: *mut PyObject, message: &str) -> Self {
+    /// `exc_type(message)`.  A `message` with a NUL byte is cut there; an
+    /// `exc_type` that is not an exception type gives a `SystemError`.
+    ///
+    /// ```
+    /// use pyawaitable_backport::{Error, Object};
+    /// # pyawaitable_backport::embed::run(|attached| {
+    /// let key_error = Object::builtin(attached, "KeyError").unwrap();
+    /// let err = Error::new(attached, &key_error, "k");
+    /// assert_eq!(err.message(attached), "KeyError: 'k'");
+    /// # });
+    /// ```
+    pub fn new<'py>(attached: Attached<'py>, exc_type: &impl AsObject<'py>, message: &str) -> Self {
+        // SAFETY: a live object.
+        unsafe { Self::raw(attached, exc_type.object_ptr(), message) }
+    }
+
+    /// `builtins.<type_name>(message)`, e.g. `"ValueError"`.
+    ///
+    /// ```
+    /// # pyawaitable_backport::embed::run(|attached| {
+    /// let err = pyawaitable_backport::Error::builtin(attached, "TypeError", "no");
+    /// assert_eq!(err.message(attached), "TypeError: no");
+    /// # });
+    /// ```
+    pub fn builtin(attached: Attached<'_>, type_name: &str, message: &str) -> Self {
+        match Object::builtin(attached, type_name) {
+            Ok(exc_type) => Self::new(attached, &exc_type, message),
+            Err(err) => err,
+        }
+    }
+
+    /// [`Error::new`] with a type pointer such as `PyExc_ValueError`.
+    ///
+    /// # Safety
+    /// `exc_type` points to a live object.
+    pub(crate) unsafe fn raw(
+        attached: Attached<'_>,
+        exc_type: *mut PyObject,
+        message: &str,
+    ) -> Self {
         let message = CString::new(message).unwrap_or_else(|e| {
             let end = e.nul_position();
             CString::new(&message[..end]).expect("no NUL before the first")
         });
-        // SAFETY: attached; PyErr_SetString checks the type itself (a
+        // Attached; PyErr_SetString checks the type itself (a
         // SystemError for a non-exception type, which fetch then takes).
         unsafe { PyErr_SetString(exc_type, message.as_ptr()) };
         Self::fetch(attached)
@@ -88,9 +125,9 @@ impl Error {
         let attached = exc.attached();
         // SAFETY: attached; checking the type of a live object.
         if unsafe { PyExceptionInstance_Check(exc.as_ptr()) } == 0 {
-            return Self::new(
+            return Self::builtin(
                 attached,
-                unsafe { PyExc_TypeError },
+                "TypeError",
                 "exceptions must derive from BaseException",
             );
         }
@@ -116,11 +153,28 @@ impl Error {
         }
     }
 
-    /// Whether the exception is an instance of `exc_type`.
-    pub fn is_instance(&self, attached: Attached<'_>, exc_type: *mut PyObject) -> bool {
+    /// Whether the exception is an instance of `exc_type` (or of one of
+    /// the types in a tuple `exc_type`, as `except` matches).
+    ///
+    /// ```
+    /// use pyawaitable_backport::{Error, Object};
+    /// # pyawaitable_backport::embed::run(|attached| {
+    /// let err = Error::builtin(attached, "KeyError", "k");
+    /// assert!(err.is_instance(attached, &Object::builtin(attached, "LookupError").unwrap()));
+    /// # });
+    /// ```
+    pub fn is_instance<'py>(&self, attached: Attached<'py>, exc_type: &impl AsObject<'py>) -> bool {
+        // SAFETY: a live object.
+        unsafe { self.is_raw(attached, exc_type.object_ptr()) }
+    }
+
+    /// [`Error::is_instance`] with a type pointer.
+    ///
+    /// # Safety
+    /// `exc_type` points to a live object.
+    pub(crate) unsafe fn is_raw(&self, attached: Attached<'_>, exc_type: *mut PyObject) -> bool {
         let value = self.value(attached);
-        // SAFETY: attached; a live object; a non-type gives 0.
-        unsafe { PyErr_GivenExceptionMatches(value.as_ptr(), exc_type) != 0 }
+        PyErr_GivenExceptionMatches(value.as_ptr(), exc_type) != 0
     }
 
     /// Makes this error skip the error callback of the item whose result
@@ -211,4 +265,12 @@ unsafe fn text_of(s: *mut PyObject) -> String {
 /// `repr(obj)`, for Debug output; never raises.
 pub(crate) unsafe fn repr(obj: *mut PyObject) -> String {
     text_of(PyObject_Repr(obj))
+}
+
+/// For `?` on conversions that cannot fail (PyO3's `into_pyobject` of
+/// numbers, for example).
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
 }

@@ -49,7 +49,7 @@
 //! | `callbacks` | closures as C callbacks: the trampolines |
 //! | `table` | [`init`]: the runtime's capsule |
 //! | [`embed`] | an embedded interpreter with the runtime (tests, examples) |
-//! | `pyo3` | conversions to and from PyO3 types (feature `pyo3`) |
+//! | `with_pyo3` | conversions to and from PyO3 types (feature `pyo3`) |
 
 mod attached;
 mod awaitable;
@@ -57,11 +57,11 @@ mod callbacks;
 pub mod embed;
 mod error;
 mod object;
-#[cfg(feature = "pyo3")]
-mod pyo3;
 mod table;
 #[cfg(test)]
 mod tests;
+#[cfg(feature = "pyo3")]
+mod with_pyo3;
 
 pub use attached::Attached;
 pub use awaitable::Awaitable;

@@ -2,7 +2,9 @@
 //! to keep one in a closure.
 
 use super::Attached;
-use pyo3_ffi::{PyGILState_Check, PyObject, Py_DECREF, Py_INCREF};
+use pyo3_ffi::{
+    PyGILState_Check, PyImport_ImportModule, PyObject, PyObject_GetAttrString, Py_DECREF, Py_INCREF,
+};
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
@@ -52,6 +54,31 @@ impl<'py> Object<'py> {
     pub fn none(attached: Attached<'py>) -> Self {
         // SAFETY: None is always a live object.
         unsafe { Self::from_borrowed_ptr(attached, pyo3_ffi::Py_None()) }.expect("None exists")
+    }
+
+    /// `builtins.<name>`, e.g. an exception type: `Object::builtin(attached,
+    /// "ValueError")`.  An `AttributeError` if there is none.
+    ///
+    /// ```
+    /// # pyawaitable_backport::embed::run(|attached| {
+    /// let len = pyawaitable_backport::Object::builtin(attached, "len").unwrap();
+    /// assert_eq!(format!("{len:?}"), "<built-in function len>");
+    /// # });
+    /// ```
+    pub fn builtin(attached: Attached<'py>, name: &str) -> Result<Self, super::Error> {
+        let name = std::ffi::CString::new(name)
+            .map_err(|_| super::Error::builtin(attached, "ValueError", "name contains NUL"))?;
+        // SAFETY: attached; borrowed dict and item, checked.
+        unsafe {
+            let builtins = PyImport_ImportModule(c"builtins".as_ptr());
+            let builtins = Self::from_owned_ptr(attached, builtins)
+                .ok_or_else(|| super::Error::fetch(attached))?;
+            Self::from_owned_ptr(
+                attached,
+                PyObject_GetAttrString(builtins.as_ptr(), name.as_ptr()),
+            )
+            .ok_or_else(|| super::Error::fetch(attached))
+        }
     }
 
     /// The borrowed pointer, valid as long as `self`.

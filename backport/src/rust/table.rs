@@ -31,13 +31,15 @@ pub fn init(attached: Attached<'_>) -> Result<(), Error> {
     let api = unsafe { PyCapsule_Import(_PyAwaitable_API_CAPSULE.as_ptr().cast(), 0) };
     if api.is_null() {
         let err = Error::fetch(attached);
-        if err.is_instance(attached, unsafe { PyExc_ImportError }) {
-            let new = Error::new(
-                attached,
-                unsafe { PyExc_ImportError },
-                "pyawaitable_backport::init: the pyawaitable_backport runtime cannot be \
+        if unsafe { err.is_raw(attached, PyExc_ImportError) } {
+            let new = unsafe {
+                Error::raw(
+                    attached,
+                    PyExc_ImportError,
+                    "pyawaitable_backport::init: the pyawaitable_backport runtime cannot be \
                  imported (pip install pyawaitable-backport)",
-            );
+                )
+            };
             let (cause, value) = (err.value(attached), new.value(attached));
             // SAFETY: attached; both are exception instances; Set* steal.
             unsafe {
@@ -61,16 +63,18 @@ fn check(attached: Attached<'_>, api: &_PyAwaitable_API) -> Result<(), Error> {
     if api.version < _PyAwaitable_API_VERSION
         || (api.size as usize) < std::mem::size_of::<_PyAwaitable_API>()
     {
-        return Err(Error::new(
-            attached,
-            unsafe { PyExc_ImportError },
-            &format!(
-                "pyawaitable_backport::init: the installed pyawaitable_backport runtime \
+        return Err(unsafe {
+            Error::raw(
+                attached,
+                PyExc_ImportError,
+                &format!(
+                    "pyawaitable_backport::init: the installed pyawaitable_backport runtime \
                  provides API version {}, but this extension was built for version {}; \
                  upgrade pyawaitable-backport",
-                api.version, _PyAwaitable_API_VERSION
-            ),
-        ));
+                    api.version, _PyAwaitable_API_VERSION
+                ),
+            )
+        });
     }
     Ok(())
 }
@@ -120,7 +124,7 @@ mod tests {
             let mut fake = *api(attached).unwrap();
             fake.version = 0;
             let err = check(attached, &fake).unwrap_err();
-            assert!(err.is_instance(attached, unsafe { PyExc_ImportError }));
+            assert!(unsafe { err.is_raw(attached, PyExc_ImportError) });
             assert!(err.message(attached).contains("API version 0"), "{err:?}");
             let mut fake = *api(attached).unwrap();
             fake.size -= 8;

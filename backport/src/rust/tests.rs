@@ -84,8 +84,11 @@ fn result_closure_sets_the_result() {
 fn the_awaitable_is_the_runtimes() {
     with_python(|a| {
         let aw = Awaitable::new(a).unwrap();
-        let runtime_type = eval(a, "__import__('pyawaitable_backport._runtime').\
-                                    _runtime.awaitable");
+        let runtime_type = eval(
+            a,
+            "__import__('pyawaitable_backport._runtime').\
+                                    _runtime.awaitable",
+        );
         assert_eq!(
             unsafe { Py_TYPE(aw.as_ptr()) }.cast::<PyObject>(),
             runtime_type.as_ptr()
@@ -135,7 +138,7 @@ fn captureless_closures_take_the_direct_path() {
             &eval(a, "fail(Stop('x'))"),
             |_, _| unreachable!(),
             |aw, exc| {
-                assert!(exc.is_instance(aw.attached(), eval(aw.attached(), "Stop").as_ptr()));
+                assert!(exc.is_instance(aw.attached(), &eval(aw.attached(), "Stop")));
                 aw.set_result(&int_obj(aw.attached(), 7))
             },
         )
@@ -146,7 +149,10 @@ fn captureless_closures_take_the_direct_path() {
             Object::from_owned_ptr(a, PyObject_CallOneArg(referents.as_ptr(), aw.as_ptr()))
         }
         .unwrap();
-        assert!(format!("{items:?}").contains("coroutine object fail"), "{items:?}");
+        assert!(
+            format!("{items:?}").contains("coroutine object fail"),
+            "{items:?}"
+        );
         assert_eq!(int(&run(&aw).unwrap()), 7);
     });
 }
@@ -161,7 +167,7 @@ fn result_err_goes_to_the_same_items_error_closure() {
             &eval(a, "value(1)"),
             move |aw, _| {
                 s1.borrow_mut().push("result".into());
-                Err(Error::new(aw.attached(), unsafe { PyExc_KeyError }, "from result"))
+                Err(Error::builtin(aw.attached(), "KeyError", "from result"))
             },
             move |aw, exc| {
                 s2.borrow_mut().push(exc.message(aw.attached()));
@@ -169,7 +175,8 @@ fn result_err_goes_to_the_same_items_error_closure() {
             },
         )
         .unwrap();
-        aw.await_(&eval(a, "value(5)"), |aw, v| aw.set_result(&v)).unwrap();
+        aw.await_(&eval(a, "value(5)"), |aw, v| aw.set_result(&v))
+            .unwrap();
         assert_eq!(int(&run(&aw).unwrap()), 5);
         assert_eq!(entries(&seen), ["result", "KeyError: 'from result'"]);
     });
@@ -183,14 +190,16 @@ fn result_err_propagate_skips_the_error_closure() {
         let aw = Awaitable::new(a).unwrap();
         aw.await_with_error(
             &eval(a, "value(1)"),
-            |aw, _| Err(Error::new(aw.attached(), unsafe { PyExc_KeyError }, "past").propagate()),
+            |aw, _| Err(Error::builtin(aw.attached(), "KeyError", "past").propagate()),
             move |_, exc| {
                 flag.set(true);
-                Ok(drop(exc))
+                drop(exc);
+                Ok(())
             },
         )
         .unwrap();
-        aw.await_(&eval(a, "value(5)"), |_, _| unreachable!()).unwrap();
+        aw.await_(&eval(a, "value(5)"), |_, _| unreachable!())
+            .unwrap();
         assert_eq!(failure(a, run(&aw)), "KeyError: 'past'");
         assert!(!called.get());
     });
@@ -201,7 +210,7 @@ fn result_err_without_error_closure_propagates() {
     with_python(|a| {
         let aw = Awaitable::new(a).unwrap();
         aw.await_(&eval(a, "value(1)"), |aw, _| {
-            Err(Error::new(aw.attached(), unsafe { PyExc_ValueError }, "no handler"))
+            Err(Error::builtin(aw.attached(), "ValueError", "no handler"))
         })
         .unwrap();
         assert_eq!(failure(a, run(&aw)), "ValueError: no handler");
@@ -214,12 +223,17 @@ fn error_closure_swallows() {
         let aw = Awaitable::new(a).unwrap();
         let n = Rc::new(Cell::new(0));
         let m = n.clone();
-        aw.await_with_error(&eval(a, "fail(Stop('s'))"), |_, _| unreachable!(), move |_, _| {
-            m.set(m.get() + 1);
-            Ok(())
-        })
+        aw.await_with_error(
+            &eval(a, "fail(Stop('s'))"),
+            |_, _| unreachable!(),
+            move |_, _| {
+                m.set(m.get() + 1);
+                Ok(())
+            },
+        )
         .unwrap();
-        aw.await_(&eval(a, "value(3)"), |aw, v| aw.set_result(&v)).unwrap();
+        aw.await_(&eval(a, "value(3)"), |aw, v| aw.set_result(&v))
+            .unwrap();
         assert_eq!(int(&run(&aw).unwrap()), 3);
         assert_eq!(n.get(), 1);
     });
@@ -231,10 +245,14 @@ fn error_closure_returning_its_error_reraises_it_unchanged() {
         embed::exec(a, "reraised = Stop('same')").unwrap();
         let aw = Awaitable::new(a).unwrap();
         let state = Rc::new(());
-        aw.await_with_error(&eval(a, "fail(reraised)"), |_, _| unreachable!(), move |_, exc| {
-            let _ = &state; // a capture: the child path
-            Err(exc)
-        })
+        aw.await_with_error(
+            &eval(a, "fail(reraised)"),
+            |_, _| unreachable!(),
+            move |_, exc| {
+                let _ = &state; // a capture: the child path
+                Err(exc)
+            },
+        )
         .unwrap();
         let err = run(&aw).unwrap_err();
         assert_eq!(err.value(a).as_ptr(), eval(a, "reraised").as_ptr());
@@ -248,9 +266,11 @@ fn error_closure_returning_its_error_reraises_it_unchanged() {
 fn error_closure_raising_another_chains_the_original() {
     with_python(|a| {
         let aw = Awaitable::new(a).unwrap();
-        aw.await_with_error(&eval(a, "fail(Stop('first'))"), |_, _| unreachable!(), |aw, _| {
-            Err(Error::new(aw.attached(), unsafe { PyExc_RuntimeError }, "second"))
-        })
+        aw.await_with_error(
+            &eval(a, "fail(Stop('first'))"),
+            |_, _| unreachable!(),
+            |aw, _| Err(Error::builtin(aw.attached(), "RuntimeError", "second")),
+        )
         .unwrap();
         let err = run(&aw).unwrap_err();
         assert_eq!(err.message(a), "RuntimeError: second");
@@ -275,7 +295,10 @@ fn a_panic_in_a_result_closure_raises_and_skips_the_error_closure() {
         )
         .unwrap();
         let message = failure(a, run(&aw));
-        assert!(message.ends_with("a Rust callback panicked: boom"), "{message}");
+        assert!(
+            message.ends_with("a Rust callback panicked: boom"),
+            "{message}"
+        );
     });
 }
 
@@ -283,10 +306,17 @@ fn a_panic_in_a_result_closure_raises_and_skips_the_error_closure() {
 fn a_panic_in_an_error_closure_raises() {
     with_python(|a| {
         let aw = Awaitable::new(a).unwrap();
-        aw.await_with_error(&eval(a, "fail(Stop())"), |_, _| Ok(()), |_, _| panic!("in error"))
-            .unwrap();
+        aw.await_with_error(
+            &eval(a, "fail(Stop())"),
+            |_, _| Ok(()),
+            |_, _| panic!("in error"),
+        )
+        .unwrap();
         let message = failure(a, run(&aw));
-        assert!(message.ends_with("a Rust callback panicked: in error"), "{message}");
+        assert!(
+            message.ends_with("a Rust callback panicked: in error"),
+            "{message}"
+        );
     });
 }
 
@@ -353,12 +383,17 @@ fn closures_are_dropped_when_they_never_run() {
         let mut out = std::ptr::null_mut();
         unsafe { PyIter_Send(aw.as_ptr(), Py_None(), &mut out) };
         unsafe { Py_DECREF(out) };
-        let closed = unsafe { PyObject_CallMethod(aw.as_ptr(), c"close".as_ptr(), std::ptr::null()) };
+        let closed =
+            unsafe { PyObject_CallMethod(aw.as_ptr(), c"close".as_ptr(), std::ptr::null()) };
         drop(unsafe { Object::from_owned_ptr(a, closed) }.unwrap());
         drop(aw);
         assert_eq!(drops.get(), 4);
         // Never awaited (the runtime warns about the parent only).
-        embed::exec(a, "import warnings; warnings.simplefilter('ignore', RuntimeWarning)").unwrap();
+        embed::exec(
+            a,
+            "import warnings; warnings.simplefilter('ignore', RuntimeWarning)",
+        )
+        .unwrap();
         let aw = Awaitable::new(a).unwrap();
         add(&aw, "value(1)");
         drop(aw);
@@ -384,7 +419,11 @@ fn a_non_awaitable_is_a_type_error_now_and_the_closure_is_dropped() {
                 Ok(())
             })
             .unwrap_err();
-        assert!(err.message(a).starts_with("TypeError: PyAwaitable_AddAwait"), "{err:?}");
+        assert!(
+            err.message(a)
+                .starts_with("TypeError: PyAwaitable_AddAwait"),
+            "{err:?}"
+        );
         assert_eq!(drops.get(), 1);
         // Nothing was queued: the parent finishes at once.
         assert_eq!(run(&aw).unwrap().as_ptr(), Object::none(a).as_ptr());
@@ -409,7 +448,8 @@ fn items_added_by_a_closure_go_to_the_end_of_the_queue() {
             aw.await_(&eval(aw.attached(), "value(0)"), late)
         })
         .unwrap();
-        aw.await_(&eval(a, "suspend('b')"), push(&seen, "b")).unwrap();
+        aw.await_(&eval(a, "suspend('b')"), push(&seen, "b"))
+            .unwrap();
         run(&aw).unwrap();
         assert_eq!(entries(&seen), ["a", "b", "added by a"]);
     });
@@ -433,7 +473,8 @@ fn defer_runs_in_queue_order_and_can_add() {
         })
         .unwrap();
         // A captureless one: the direct path.
-        aw.defer(|aw| aw.set_result(&Object::none(aw.attached()))).unwrap();
+        aw.defer(|aw| aw.set_result(&Object::none(aw.attached())))
+            .unwrap();
         assert_eq!(int(&run(&aw).unwrap()), 9);
         assert_eq!(entries(&seen), ["await", "deferred"]);
     });
@@ -443,7 +484,7 @@ fn defer_runs_in_queue_order_and_can_add() {
 fn a_deferred_err_propagates() {
     with_python(|a| {
         let aw = Awaitable::new(a).unwrap();
-        aw.defer(|aw| Err(Error::new(aw.attached(), unsafe { PyExc_ValueError }, "deferred")))
+        aw.defer(|aw| Err(Error::builtin(aw.attached(), "ValueError", "deferred")))
             .unwrap();
         assert_eq!(failure(a, run(&aw)), "ValueError: deferred");
     });
@@ -454,11 +495,15 @@ fn throw_reaches_the_error_closure_of_the_running_item() {
     with_python(|a| {
         let aw = Awaitable::new(a).unwrap();
         let state = Rc::new(());
-        aw.await_with_error(&eval(a, "suspend(1)"), |_, _| unreachable!(), move |aw, exc| {
-            let _ = &state;
-            assert_eq!(exc.message(aw.attached()), "Stop: thrown");
-            aw.set_result(&int_obj(aw.attached(), 99))
-        })
+        aw.await_with_error(
+            &eval(a, "suspend(1)"),
+            |_, _| unreachable!(),
+            move |aw, exc| {
+                let _ = &state;
+                assert_eq!(exc.message(aw.attached()), "Stop: thrown");
+                aw.set_result(&int_obj(aw.attached(), 99))
+            },
+        )
         .unwrap();
         let mut out = std::ptr::null_mut();
         unsafe { PyIter_Send(aw.as_ptr(), Py_None(), &mut out) };
@@ -467,10 +512,19 @@ fn throw_reaches_the_error_closure_of_the_running_item() {
         let result = unsafe { PyObject_CallOneArg(throw.as_ptr(), aw.as_ptr()) };
         assert!(result.is_null());
         let err = Error::fetch(a);
-        assert!(err.is_instance(a, unsafe { PyExc_StopIteration }), "{err:?}");
-        assert_eq!(format!("{:?}", eval(a, "__import__('sys').last_value if 0 else 0")), "0");
+        assert!(
+            err.is_instance(a, &Object::builtin(a, "StopIteration").unwrap()),
+            "{err:?}"
+        );
+        assert_eq!(
+            format!("{:?}", eval(a, "__import__('sys').last_value if 0 else 0")),
+            "0"
+        );
         let value = unsafe { PyObject_GetAttrString(err.value(a).as_ptr(), c"value".as_ptr()) };
-        assert_eq!(int(&unsafe { Object::from_owned_ptr(a, value) }.unwrap()), 99);
+        assert_eq!(
+            int(&unsafe { Object::from_owned_ptr(a, value) }.unwrap()),
+            99
+        );
     });
 }
 
@@ -478,10 +532,20 @@ fn throw_reaches_the_error_closure_of_the_running_item() {
 fn from_object_checks_the_type() {
     with_python(|a| {
         let err = Awaitable::from_object(eval(a, "value(1)")).unwrap_err();
-        assert!(err.message(a).starts_with("TypeError: expected a PyAwaitable"), "{err:?}");
+        assert!(
+            err.message(a)
+                .starts_with("TypeError: expected a PyAwaitable"),
+            "{err:?}"
+        );
         let null = unsafe { Awaitable::from_borrowed_ptr(a, std::ptr::null_mut()) };
-        assert!(null.unwrap_err().is_instance(a, unsafe { PyExc_SystemError }));
-        embed::exec(a, "import warnings; warnings.simplefilter('ignore', RuntimeWarning)").unwrap();
+        assert!(null
+            .unwrap_err()
+            .is_instance(a, &Object::builtin(a, "SystemError").unwrap()));
+        embed::exec(
+            a,
+            "import warnings; warnings.simplefilter('ignore', RuntimeWarning)",
+        )
+        .unwrap();
     });
 }
 
@@ -496,8 +560,8 @@ fn init_is_idempotent() {
 #[cfg(feature = "pyo3")]
 mod with_pyo3 {
     use super::*;
-    use pyo3::exceptions::PyValueError;
-    use pyo3::prelude::*;
+    use ::pyo3::exceptions::PyValueError;
+    use ::pyo3::prelude::*;
 
     #[test]
     fn closures_use_pyo3_types_and_question_marks() {
@@ -510,7 +574,7 @@ mod with_pyo3 {
                 let py = aw.py();
                 let product = v.into_bound().mul(factor.bind(py))?;
                 let n: i64 = product.extract()?;
-                aw.set_result(&(n * 1).into_pyobject(py)?)
+                aw.set_result(&n.into_pyobject(py)?)
             })
             .unwrap();
             let result: i64 = run(&aw).unwrap().into_bound().extract().unwrap();
@@ -530,8 +594,10 @@ mod with_pyo3 {
             let err: PyErr = run(&aw).unwrap_err().into();
             assert!(err.is_instance_of::<pyo3::exceptions::PyTypeError>(a.py()));
             let aw = Awaitable::new(a).unwrap();
-            aw.await_(&eval(a, "value(1)"), |_, _| Err(PyValueError::new_err("v").into()))
-                .unwrap();
+            aw.await_(&eval(a, "value(1)"), |_, _| {
+                Err(PyValueError::new_err("v").into())
+            })
+            .unwrap();
             assert_eq!(failure(a, run(&aw)), "ValueError: v");
         });
     }
@@ -542,7 +608,11 @@ mod with_pyo3 {
             let py = a.py();
             let aw = Awaitable::new(a).unwrap().into_bound();
             assert!(aw.extract::<Awaitable<'_>>().is_ok());
-            let err = 1i32.into_pyobject(py).unwrap().extract::<Awaitable<'_>>().unwrap_err();
+            let err = 1i32
+                .into_pyobject(py)
+                .unwrap()
+                .extract::<Awaitable<'_>>()
+                .unwrap_err();
             assert!(err.is_instance_of::<pyo3::exceptions::PyTypeError>(py));
             aw.extract::<Awaitable<'_>>().unwrap().cancel();
         });

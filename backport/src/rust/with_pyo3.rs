@@ -94,7 +94,7 @@ impl<'py> Awaitable<'py> {
     /// # pyawaitable_backport::embed::run(|attached| {
     /// let aw = pyawaitable_backport::Awaitable::new(attached).unwrap();
     /// let bound = aw.into_bound();
-    /// assert!(bound.hasattr("send").unwrap());
+    /// assert!(pyo3::types::PyAnyMethods::hasattr(&bound, "send").unwrap());
     /// # });
     /// ```
     #[inline]
@@ -162,7 +162,7 @@ impl From<PyErr> for Error {
 /// ```
 /// use pyo3::PyErr;
 /// # pyawaitable_backport::embed::run(|attached| {
-/// let err = pyawaitable_backport::Error::new(attached, unsafe { pyo3_ffi::PyExc_KeyError }, "k");
+/// let err = pyawaitable_backport::Error::builtin(attached, "KeyError", "k");
 /// let err: PyErr = err.into();
 /// assert!(err.is_instance_of::<pyo3::exceptions::PyKeyError>(attached.py()));
 /// # });
