@@ -110,7 +110,7 @@ where
     if rc < 0 {
         return Err(Error::fetch(attached));
     }
-    child.attach(parent)
+    child.queue_on(parent)
 }
 
 pub(crate) fn defer<F>(parent: &Awaitable<'_>, f: F) -> Result<(), Error>
@@ -134,7 +134,7 @@ where
     if rc < 0 {
         return Err(Error::fetch(attached));
     }
-    child.attach(parent)
+    child.queue_on(parent)
 }
 
 /// A private awaitable that runs one item for its parent.
@@ -174,7 +174,7 @@ impl<'py> Child<'py> {
     }
 
     /// Queues the child on its parent.
-    fn attach(self, parent: &Awaitable<'py>) -> Result<(), Error> {
+    fn queue_on(self, parent: &Awaitable<'py>) -> Result<(), Error> {
         let api = loaded();
         // SAFETY: attached; live awaitables.
         let rc = unsafe { call!(api, AddAwait(parent.as_ptr(), self.0.as_ptr(), None, None)) };
@@ -191,8 +191,11 @@ impl<'py> Child<'py> {
 unsafe extern "C" fn free_state<T>(capsule: *mut PyObject) {
     let state = PyCapsule_GetPointer(capsule, CAPSULE.as_ptr()).cast::<T>();
     if !state.is_null() {
-        // A panicking Drop must not unwind into C.
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(state))));
+        // Attached the PyO3 way too: a `Py<T>` the closures captured is
+        // released now, not deferred.  A panicking Drop must not unwind
+        // into C.
+        let drop_state = AssertUnwindSafe(|| attach(|_| drop(Box::from_raw(state))));
+        let _ = panic::catch_unwind(drop_state);
     }
 }
 
@@ -244,7 +247,7 @@ fn enter(f: impl for<'py> FnOnce(Attached<'py>) -> c_int) -> c_int {
 
 #[cfg(not(feature = "pyo3"))]
 #[inline(always)]
-fn attach(f: impl for<'py> FnOnce(Attached<'py>) -> c_int) -> c_int {
+fn attach<R>(f: impl for<'py> FnOnce(Attached<'py>) -> R) -> R {
     // SAFETY: the runtime calls callbacks attached, for the whole call.
     f(unsafe { Attached::assume() })
 }
@@ -254,7 +257,7 @@ fn attach(f: impl for<'py> FnOnce(Attached<'py>) -> c_int) -> c_int {
 /// at once rather than deferred.
 #[cfg(feature = "pyo3")]
 #[inline(always)]
-fn attach(f: impl for<'py> FnOnce(Attached<'py>) -> c_int) -> c_int {
+fn attach<R>(f: impl for<'py> FnOnce(Attached<'py>) -> R) -> R {
     pyo3::Python::attach(|py| f(py.into()))
 }
 

@@ -603,6 +603,56 @@ mod with_pyo3 {
     }
 
     #[test]
+    fn a_captured_py_is_released_with_the_closure_at_once() {
+        with_python(|a| {
+            embed::exec(
+                a,
+                "class Thing: pass\nthing = Thing()\nimport weakref\n\
+                            thing_ref = weakref.ref(thing)",
+            )
+            .unwrap();
+            embed::exec(
+                a,
+                "import warnings; warnings.simplefilter('ignore', RuntimeWarning)",
+            )
+            .unwrap();
+            let thing: Py<PyAny> = eval(a, "thing").into_bound().unbind();
+            let aw = Awaitable::new(a).unwrap();
+            aw.await_(&eval(a, "value(1)"), move |_, _| {
+                let _ = &thing;
+                Ok(())
+            })
+            .unwrap();
+            embed::exec(a, "del thing").unwrap();
+            let main = eval(a, "__import__('__main__')");
+            let rc =
+                unsafe { PyObject_SetAttrString(main.as_ptr(), c"pending".as_ptr(), aw.as_ptr()) };
+            assert_eq!(rc, 0);
+            drop(aw);
+            // Freed on a thread PyO3 never attached (as when the runtime
+            // frees it from C): the capsule's destructor must still
+            // release the Py at once, not defer it to PyO3's pool.
+            let freed = a.py().detach(|| {
+                std::thread::spawn(|| unsafe {
+                    let gstate = PyGILState_Ensure();
+                    let code = c"del pending\nfreed = thing_ref() is None";
+                    let main = PyImport_AddModule(c"__main__".as_ptr());
+                    let globals = PyModule_GetDict(main);
+                    let r = PyRun_String(code.as_ptr(), Py_file_input, globals, globals);
+                    assert!(!r.is_null());
+                    Py_DECREF(r);
+                    let freed = PyDict_GetItemString(globals, c"freed".as_ptr()) == Py_True();
+                    PyGILState_Release(gstate);
+                    freed
+                })
+                .join()
+                .unwrap()
+            });
+            assert!(freed);
+        });
+    }
+
+    #[test]
     fn extracting_an_awaitable_checks_its_type() {
         with_python(|a| {
             let py = a.py();
