@@ -11,6 +11,7 @@ the runtime type cannot be subscripted, so outside stubs write such
 annotations as strings or under ``from __future__ import annotations``.
 """
 
+import inspect
 from collections.abc import Coroutine, Generator
 from types import TracebackType
 from typing import Any, Generic, TypeVar, final, overload
@@ -59,6 +60,8 @@ class async_function:
     def __text_signature__(self) -> str | None: ...
     @property
     def __self__(self) -> object: ...
+    @property
+    def __signature__(self) -> inspect.Signature | None: ...
     def __call__(self, *args: Any, **kwargs: Any) -> awaitable[Any]: ...
 
 @final
