@@ -16,10 +16,10 @@ HTTP = ["httptools", "h11"]
                 ids=lambda p: f"{p[0].split(':')[0]}-{p[1]}")
 def server(request):
     app, http = request.param
-    with serve(app, "--http", http) as (url, log):
-        with httpx.Client(base_url=url, timeout=10) as client:
+    with serve(app, "--http", http) as running:
+        with httpx.Client(base_url=running.url, timeout=10) as client:
             yield client
-    returncode, output = log
+    returncode, output = running.returncode, running.output
     # The application answered the lifespan protocol, and shut down cleanly.
     assert "Application startup complete." in output, output
     assert "Application shutdown complete." in output, output

@@ -10,12 +10,20 @@ import time
 import httpx
 
 
+class Server:
+    def __init__(self, url, pid):
+        self.url = url
+        self.pid = pid
+        self.returncode = None
+        self.output = None
+
+
 @contextlib.contextmanager
 def serve(app, *options, timeout=30):
     """Serve app ("module:attribute") with uvicorn in a subprocess.
 
-    Yields (url, log): the base URL, and a list that receives uvicorn's
-    exit status and output once it has stopped.
+    Yields a Server: its url and pid at once, its returncode and output
+    once it has stopped.
     """
     # A free port, given back to uvicorn (its --fd takes any socket for a
     # Unix socket and leaves Nagle's algorithm on, which costs 40 ms per
@@ -31,13 +39,12 @@ def serve(app, *options, timeout=30):
                "--no-access-log", *options]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    url = f"http://{host}:{port}"
-    log = []
+    server = Server(f"http://{host}:{port}", proc.pid)
     ready = False
     try:
-        ready = _wait_until_ready(proc, url, timeout)
+        ready = _wait_until_ready(proc, server.url, timeout)
         if ready:
-            yield url, log
+            yield server
     finally:
         # SIGINT is uvicorn's graceful shutdown: lifespan.shutdown, exit 0.
         if proc.poll() is None:
@@ -47,8 +54,8 @@ def serve(app, *options, timeout=30):
         except subprocess.TimeoutExpired:
             proc.kill()
             output, _ = proc.communicate()
-        log.append(proc.returncode)
-        log.append(output)
+        server.returncode = proc.returncode
+        server.output = output
     if not ready:
         raise RuntimeError(f"uvicorn did not start:\n{output}")
 
