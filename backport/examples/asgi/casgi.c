@@ -65,18 +65,32 @@ get_state(PyObject *module)
     return (casgi_state *)PyModule_GetState(module);
 }
 
-/* 1 if message[key] == value, 0 if not, -1 with an exception. */
-static int
-field_is(PyObject *message, PyObject *key, PyObject *value)
+/* message[key] as a new reference; NULL with KeyError if missing. */
+static PyObject *
+get_field(PyObject *message, PyObject *key)
 {
-    PyObject *field = PyDict_GetItemWithError(message, key);  /* borrowed */
+    PyObject *field = PyDict_GetItemWithError(message, key);
     if (field == NULL) {
         if (!PyErr_Occurred()) {
             PyErr_Format(PyExc_KeyError, "ASGI message without %R", key);
         }
+        return NULL;
+    }
+    /* Held while compared: __eq__ could change the dict. */
+    return Py_NewRef(field);
+}
+
+/* 1 if message[key] == value, 0 if not, -1 with an exception. */
+static int
+field_is(PyObject *message, PyObject *key, PyObject *value)
+{
+    PyObject *field = get_field(message, key);
+    if (field == NULL) {
         return -1;
     }
-    return PyObject_RichCompareBool(field, value, Py_EQ);
+    int rc = PyObject_RichCompareBool(field, value, Py_EQ);
+    Py_DECREF(field);
+    return rc;
 }
 
 static int
@@ -176,20 +190,26 @@ echo_chunk(PyObject *awaitable, PyObject *message)
     if (gone != 0) {
         return gone < 0 ? -1 : 0;  /* the client left: nothing to send */
     }
+    /* Both keys are optional: no body is b"", no more_body is False. */
+    int more_body = 0;
+    PyObject *more = PyDict_GetItemWithError(message, s[S_MORE_BODY]);
+    if (more != NULL) {
+        Py_INCREF(more);  /* __bool__ could change the dict */
+        more_body = PyObject_IsTrue(more);
+        Py_DECREF(more);
+    }
+    else if (PyErr_Occurred()) {
+        return -1;
+    }
+    if (more_body < 0) {
+        return -1;
+    }
     PyObject *body = PyDict_GetItemWithError(message, s[S_BODY]);
     if (body == NULL) {
         if (PyErr_Occurred()) {
             return -1;
         }
         body = st->empty_body;
-    }
-    PyObject *more = PyDict_GetItemWithError(message, s[S_MORE_BODY]);
-    int more_body = 0;
-    if (more != NULL) {
-        more_body = PyObject_IsTrue(more);
-    }
-    if (more_body < 0 || PyErr_Occurred()) {
-        return -1;
     }
     if (queue_send(awaitable, send,
                    Py_BuildValue("{O:O,O:O,O:O}",
@@ -241,17 +261,16 @@ all_digits(const char *p, Py_ssize_t size)
 
 #define ITEMS_PREFIX "/items/"
 
+/* Queue the response to a request for path (which the caller holds: p
+ * points into it). */
 static int
-http(PyObject *awaitable, PyObject *module, PyObject *scope,
-     PyObject *receive, PyObject *send)
+route(PyObject *awaitable, PyObject *module, PyObject *scope, PyObject *path,
+      PyObject *receive, PyObject *send)
 {
     casgi_state *st = get_state(module);
-    PyObject *const *s = st->str;
-    PyObject *path = PyDict_GetItemWithError(scope, s[S_PATH]);
-    if (path == NULL || !PyUnicode_Check(path)) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_TypeError, "ASGI scope without a str path");
-        }
+    if (!PyUnicode_Check(path)) {
+        PyErr_Format(PyExc_TypeError, "ASGI path is a str, not %.200s",
+                     Py_TYPE(path)->tp_name);
         return -1;
     }
     Py_ssize_t size;
@@ -264,7 +283,7 @@ http(PyObject *awaitable, PyObject *module, PyObject *scope,
                               st->hello_body);
     }
     if (size == 5 && memcmp(p, "/echo", 5) == 0) {
-        int post = field_is(scope, s[S_METHOD], s[S_POST]);
+        int post = field_is(scope, st->str[S_METHOD], st->str[S_POST]);
         if (post < 0) {
             return -1;
         }
@@ -284,6 +303,20 @@ http(PyObject *awaitable, PyObject *module, PyObject *scope,
         return queue_text(awaitable, st, send, 200, text);
     }
     return queue_text(awaitable, st, send, 404, "Not Found\n");
+}
+
+static int
+http(PyObject *awaitable, PyObject *module, PyObject *scope,
+     PyObject *receive, PyObject *send)
+{
+    PyObject *const *s = get_state(module)->str;
+    PyObject *path = get_field(scope, s[S_PATH]);
+    if (path == NULL) {
+        return -1;
+    }
+    int rc = route(awaitable, module, scope, path, receive, send);
+    Py_DECREF(path);
+    return rc;
 }
 
 /* --- lifespan ------------------------------------------------------------------ */
@@ -356,28 +389,27 @@ app(PyObject *module, PyObject *awaitable, PyObject *const *args,
         return NULL;
     }
     PyObject *const *s = get_state(module)->str;
-    int rc;
-    int is_http = field_is(scope, s[S_TYPE], s[S_HTTP]);
-    if (is_http < 0) {
+    PyObject *type = get_field(scope, s[S_TYPE]);
+    if (type == NULL) {
         return NULL;
     }
-    if (is_http) {
+    int rc = PyObject_RichCompareBool(type, s[S_HTTP], Py_EQ);
+    if (rc > 0) {
         rc = http(awaitable, module, scope, receive, send);
     }
-    else {
-        int is_lifespan = field_is(scope, s[S_TYPE], s[S_LIFESPAN]);
-        if (is_lifespan < 0) {
-            return NULL;
+    else if (rc == 0) {
+        rc = PyObject_RichCompareBool(type, s[S_LIFESPAN], Py_EQ);
+        if (rc > 0) {
+            rc = lifespan(awaitable, module, receive, send);
         }
-        if (!is_lifespan) {
+        else if (rc == 0) {
             /* What the ASGI spec asks of an unknown scope: raise. */
             PyErr_Format(PyExc_NotImplementedError,
-                         "unsupported ASGI scope type %R",
-                         PyDict_GetItemWithError(scope, s[S_TYPE]));
-            return NULL;
+                         "unsupported ASGI scope type %R", type);
+            rc = -1;
         }
-        rc = lifespan(awaitable, module, receive, send);
     }
+    Py_DECREF(type);
     if (rc < 0) {
         return NULL;
     }

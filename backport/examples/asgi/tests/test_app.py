@@ -87,3 +87,20 @@ def test_error_in_send_propagates(app):
 
     with pytest.raises(ConnectionResetError):
         asyncio.run(app(request("/"), receive, send))
+
+
+@pytest.mark.parametrize("scope, incoming, error", [
+    ({}, [], KeyError),
+    ({"type": "http"}, [], KeyError),
+    ({"type": "http", "path": b"/"}, [], TypeError),
+    (request("/echo", "POST"), [["not", "a", "dict"]], TypeError),
+    ([], [], TypeError),
+])
+def test_c_app_rejects_bad_input(scope, incoming, error):
+    with pytest.raises(error):
+        run(casgi.app, scope, incoming)
+
+
+def test_c_app_takes_three_arguments():
+    with pytest.raises(TypeError, match="3 arguments"):
+        casgi.app({}, None)
