@@ -161,7 +161,7 @@ queue_text(PyObject *awaitable, casgi_state *st, PyObject *send,
     return rc;
 }
 
-/* --- POST /echo ------------------------------------------------------------ */
+/* --- POST /echo ---------------------------------------------------------- */
 
 /* Saved values of an echo and of a lifespan: the module, receive, send. */
 static int echo_chunk(PyObject *awaitable, PyObject *message);
@@ -242,7 +242,7 @@ echo(PyObject *awaitable, PyObject *module, PyObject *receive,
     return echo_receive(awaitable, receive);
 }
 
-/* --- the router -------------------------------------------------------------- */
+/* --- the router ---------------------------------------------------------- */
 
 /* 1 if the size bytes at p are ASCII digits (at least one), else 0. */
 static int
@@ -319,7 +319,7 @@ http(PyObject *awaitable, PyObject *module, PyObject *scope,
     return rc;
 }
 
-/* --- lifespan ------------------------------------------------------------------ */
+/* --- lifespan ------------------------------------------------------------ */
 
 static int
 lifespan_event(PyObject *awaitable, PyObject *message)
@@ -369,7 +369,7 @@ lifespan(PyObject *awaitable, PyObject *module, PyObject *receive,
                                lifespan_event, NULL);
 }
 
-/* --- the application ---------------------------------------------------------- */
+/* --- the application ----------------------------------------------------- */
 
 /* async def app(scope, receive, send), as METH_FASTCALL | METH_ASYNC. */
 static PyObject *
@@ -423,7 +423,7 @@ static PyMethodDef casgi_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-/* --- the module ------------------------------------------------------------------ */
+/* --- the module ---------------------------------------------------------- */
 
 static int
 casgi_exec(PyObject *module)
