@@ -14,7 +14,7 @@ from importlib import metadata
 from . import get_cmake_dir, get_include, get_pkgconfig_dir
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pyawaitable_backport",
         description="Locate the PyAwaitable C API backport.",
