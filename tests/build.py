@@ -64,7 +64,7 @@ def build(name, out_dir, source=None):
     return out_dir
 
 
-EXTENSIONS = ["_testawaitable", "_compat2x", "_testasync"]
+EXTENSIONS = ["_testawaitable", "_compat2x", "_testasync", "_testalloc"]
 
 
 if __name__ == "__main__":

@@ -33,8 +33,8 @@ mod imp {
         objects: [ptr::null_mut(); CAPACITY],
     };
 
-    /// A reused object of type `tp` with a new reference (fields not yet
-    /// initialized, not tracked), or NULL.
+    /// A reused object of type `tp` with a new reference (fields as its
+    /// `dealloc` left them, not tracked), or NULL.
     #[inline]
     pub unsafe fn pop(tp: *mut PyTypeObject) -> *mut PyObject {
         let free = &mut *ptr::addr_of_mut!(FREE);
@@ -48,7 +48,7 @@ mod imp {
         PyObject_Init(obj, tp)
     }
 
-    /// Keeps `obj` (untracked, fields dropped, type reference still held by
+    /// Keeps `obj` (untracked, fields emptied, type reference still held by
     /// the caller) instead of freeing it; false if it cannot.
     #[inline]
     pub unsafe fn push(obj: *mut PyObject) -> bool {

@@ -122,19 +122,21 @@ pub unsafe fn cast(obj: *mut PyObject) -> *mut Awaitable {
 /// A new awaitable of type `tp` (the current interpreter's type).
 pub unsafe fn new(tp: *mut PyTypeObject) -> *mut PyObject {
     let reused = freelist::pop(tp);
-    let obj = if reused.is_null() {
-        // Zero-filled and already tracked by the GC.
-        let alloc = (*tp).tp_alloc.unwrap_or(PyType_GenericAlloc);
-        let obj = alloc(tp, 0);
-        if obj.is_null() {
-            return obj;
-        }
-        obj
-    } else {
-        reused
-    };
+    if !reused.is_null() {
+        // `dealloc` left every field empty and `finalized` false (a
+        // finalized object is never kept): only the state is stale.
+        (*cast(reused)).state = State::Created;
+        PyObject_GC_Track(reused.cast());
+        return reused;
+    }
+    // Zero-filled and already tracked by the GC.
+    let alloc = (*tp).tp_alloc.unwrap_or(PyType_GenericAlloc);
+    let obj = alloc(tp, 0);
+    if obj.is_null() {
+        return obj;
+    }
     let this = cast(obj);
-    // Every field gets a valid value, whatever the memory held before.
+    // Every field gets a valid value, whatever zero means for its type.
     ptr::addr_of_mut!((*this).weakreflist).write(ptr::null_mut());
     ptr::addr_of_mut!((*this).state).write(State::Created);
     ptr::addr_of_mut!((*this).finalized).write(false);
@@ -143,9 +145,6 @@ pub unsafe fn new(tp: *mut PyTypeObject) -> *mut PyObject {
     ptr::addr_of_mut!((*this).then).write(Then::Idle);
     ptr::addr_of_mut!((*this).queue).write(Queue::default());
     ptr::addr_of_mut!((*this).values).write(Values::default());
-    if !reused.is_null() {
-        PyObject_GC_Track(obj.cast());
-    }
     obj
 }
 
@@ -225,7 +224,13 @@ unsafe fn step(this: *mut Awaitable, input: Input) -> Sent {
             }
             Input::Send(_) => {
                 (*this).state = State::Executing;
-                advance(this, None)
+                // Inline up to the first suspension or the end: the common
+                // case (items that finish without suspending) never enters
+                // the general loop.
+                match start_next(this) {
+                    Next::Finish(sent) => sent,
+                    next => advance(this, next),
+                }
             }
         },
         State::Suspended => {
@@ -236,7 +241,7 @@ unsafe fn step(this: *mut Awaitable, input: Input) -> Sent {
                 .clone()
                 .expect("a suspended awaitable has an item");
             match input {
-                Input::Send(value) => advance(this, Some(send(&iter, value))),
+                Input::Send(value) => advance(this, Next::Run(send(&iter, value))),
                 Input::Throw(exc) if exceptions::is_instance(&exc, PyExc_GeneratorExit) => {
                     // `yield from` closes the inner iterator, then raises
                     // GeneratorExit where it was suspended.
@@ -245,7 +250,7 @@ unsafe fn step(this: *mut Awaitable, input: Input) -> Sent {
                     let error = queue::close_iter(iter.as_ptr()).unwrap_or(exc);
                     finish_with_error(this, error)
                 }
-                Input::Throw(exc) => advance(this, Some(throw(&iter, exc))),
+                Input::Throw(exc) => advance(this, Next::Run(throw(&iter, exc))),
             }
         }
     }
@@ -265,11 +270,7 @@ enum Next {
 /// suspends or the queue is empty.  A loop, not recursion: any number of
 /// items that finish without suspending use constant C stack.
 #[inline]
-unsafe fn advance(this: *mut Awaitable, outcome: Option<Outcome>) -> Sent {
-    let mut next = match outcome {
-        Some(outcome) => Next::Run(outcome),
-        None => Next::Settle(Flow::Continue),
-    };
+unsafe fn advance(this: *mut Awaitable, mut next: Next) -> Sent {
     loop {
         next = match next {
             Next::Run(outcome) => {
@@ -325,33 +326,57 @@ unsafe fn settle(this: *mut Awaitable, outcome: Result<Owned, Owned>) -> Flow {
 /// done; returns the result when everything is.
 #[inline(always)]
 unsafe fn start_next(this: *mut Awaitable) -> Next {
-    let Some(item) = (*this).queue.pop() else {
-        if let Some((block, _)) = (*this).queue.leave_block() {
-            return start_exit(this, block, None);
-        }
-        (*this).state = State::Done;
-        return Next::Finish(Sent::Return(
-            (*this).result.take().unwrap_or_else(Owned::none),
-        ));
-    };
-    match item {
-        Item::Await {
-            awaitable,
-            on_result,
-            on_error,
-        } => {
-            (*this).then = Then::Callbacks(on_result, on_error);
-            Next::Run(start_await(this, awaitable))
-        }
-        Item::Defer(cb) => Next::Settle(callbacks::on_defer(this.cast(), cb)),
-        Item::With(with) => {
-            let entered = Owned::from_new(PyObject_CallNoArgs(with.enter.as_ptr()));
-            (*this).then = Then::Enter(with);
-            Next::Run(match entered {
-                Some(awaitable) => start_await(this, awaitable),
-                None => Outcome::Raise(fetch_or_system_error(c"__aenter__")),
-            })
-        }
+    // Items that finish without suspending run in this loop.
+    loop {
+        let Some(item) = (*this).queue.pop() else {
+            if (*this).queue.in_block() {
+                if let Some((block, _)) = (*this).queue.leave_block() {
+                    return start_exit(this, block, None);
+                }
+            }
+            (*this).state = State::Done;
+            return Next::Finish(Sent::Return(
+                (*this).result.take().unwrap_or_else(Owned::none),
+            ));
+        };
+        return match item {
+            Item::Await {
+                awaitable,
+                on_result,
+                on_error,
+            } => {
+                let Some(iter) = queue::await_iter(awaitable) else {
+                    let exc = fetch_or_system_error(c"await");
+                    return Next::Settle(callbacks::on_error(this.cast(), on_error, exc));
+                };
+                match send(&iter, Py_None()) {
+                    // Finished without suspending (the common case): straight
+                    // to the callback, as `Run` would after dropping `iter`,
+                    // and on to the next item without a trip through `advance`.
+                    Outcome::Return(value) => {
+                        drop(iter);
+                        match callbacks::on_result(this.cast(), on_result, on_error, value) {
+                            Flow::Continue => continue,
+                            raise => Next::Settle(raise),
+                        }
+                    }
+                    first => {
+                        (*this).current = Some(iter);
+                        (*this).then = Then::Callbacks(on_result, on_error);
+                        Next::Run(first)
+                    }
+                }
+            }
+            Item::Defer(cb) => Next::Settle(callbacks::on_defer(this.cast(), cb)),
+            Item::With(with) => {
+                let entered = Owned::from_new(PyObject_CallNoArgs(with.enter.as_ptr()));
+                (*this).then = Then::Enter(with);
+                Next::Run(match entered {
+                    Some(awaitable) => start_await(this, awaitable),
+                    None => Outcome::Raise(fetch_or_system_error(c"__aenter__")),
+                })
+            }
+        };
     }
 }
 
@@ -393,6 +418,7 @@ unsafe fn start_await(this: *mut Awaitable, awaitable: Owned) -> Outcome {
     }
 }
 
+#[inline]
 pub unsafe fn send(iter: &Owned, value: *mut PyObject) -> Outcome {
     let iter = iter.as_ptr();
     let mut result = ptr::null_mut();
@@ -746,6 +772,7 @@ unsafe extern "C" fn dealloc(obj: *mut PyObject) {
     PyObject_GC_UnTrack(obj.cast());
     if !(*this).weakreflist.is_null() {
         PyObject_ClearWeakRefs(obj);
+        (*this).weakreflist = ptr::null_mut();
     }
     // Skip the finalizer (and its resurrection dance) when it has no work.
     if needs_finalizer(this) {
@@ -756,15 +783,20 @@ unsafe extern "C" fn dealloc(obj: *mut PyObject) {
         }
         PyObject_GC_UnTrack(obj.cast());
     }
-    // Unreachable now (no references, untracked, no weakrefs): drop the
-    // fields in place, releasing what they own.
-    ptr::drop_in_place(ptr::addr_of_mut!((*this).result));
-    ptr::drop_in_place(ptr::addr_of_mut!((*this).current));
-    ptr::drop_in_place(ptr::addr_of_mut!((*this).then));
-    if !(*this).queue.owns_nothing() {
-        ptr::drop_in_place(ptr::addr_of_mut!((*this).queue));
+    // Unreachable now (no references, untracked, no weakrefs): release
+    // what the fields own, leaving each empty, as `new` expects of an
+    // object from the freelist.  A finished awaitable usually owns nothing.
+    drop((*this).result.take());
+    drop((*this).current.take());
+    if !matches!((*this).then, Then::Idle) {
+        (*this).then = Then::Idle;
     }
-    ptr::drop_in_place(ptr::addr_of_mut!((*this).values));
+    if !(*this).queue.owns_nothing() {
+        (*this).queue = Queue::default();
+    }
+    if !(*this).values.is_unused() {
+        (*this).values = Values::default();
+    }
     if (*this).finalized || !freelist::push(obj) {
         let free = (*tp).tp_free.expect("heap types have tp_free");
         free(obj.cast());

@@ -88,7 +88,8 @@ impl Queue {
     pub fn push(&mut self, item: Item) {
         let scope = &mut self.current;
         if scope.head.is_none() && scope.rest.is_empty() {
-            scope.head = Some(item);
+            // Nothing to drop in an empty head: skip the generic drop glue.
+            std::mem::forget(scope.head.replace(item));
         } else {
             scope.rest.push_back(item);
         }
@@ -129,6 +130,11 @@ impl Queue {
 
     /// Leaves the innermost block: its unstarted items are returned (for
     /// the caller to close) and the items after the statement come back.
+    #[inline]
+    pub fn in_block(&self) -> bool {
+        !self.blocks.is_empty()
+    }
+
     pub fn leave_block(&mut self) -> Option<(Block, Vec<Item>)> {
         let mut block = self.blocks.pop()?;
         let mut inner = std::mem::replace(&mut self.current, std::mem::take(&mut block.outer));
@@ -222,9 +228,18 @@ pub unsafe fn check_awaitable(func: &std::ffi::CStr, obj: *mut PyObject) -> bool
 /// The iterator that `await obj` delegates to, with the checks CPython's
 /// `await` makes.  Raises (returns None) like `await` would.  Takes the
 /// reference: a coroutine is its own iterator.
+#[inline(always)]
 pub unsafe fn await_iter(obj: Owned) -> Option<Owned> {
+    // A coroutine is its own iterator: the common case, inline.
+    if PyCoro_CheckExact(obj.as_ptr()) != 0 {
+        return Some(obj);
+    }
+    await_iter_slow(obj)
+}
+
+unsafe fn await_iter_slow(obj: Owned) -> Option<Owned> {
     let ptr = obj.as_ptr();
-    if PyCoro_CheckExact(ptr) != 0 || (PyGen_Check(ptr) != 0 && is_iterable_coroutine(ptr)) {
+    if PyGen_Check(ptr) != 0 && is_iterable_coroutine(ptr) {
         return Some(obj);
     }
     let am = (*Py_TYPE(ptr)).tp_as_async;

@@ -73,6 +73,10 @@ const CAPSULE_NAME: &[u8] = crate::bindings::_PyAwaitable_API_CAPSULE;
 /// owns it).
 static MAIN_TYPE: AtomicPtr<PyTypeObject> = AtomicPtr::new(ptr::null_mut());
 
+/// The main interpreter, remembered with its type: one load instead of a
+/// call on every `PyAwaitable_New()`.
+static MAIN_INTERP: AtomicPtr<PyInterpreterState> = AtomicPtr::new(ptr::null_mut());
+
 #[repr(C)]
 struct ModuleState {
     types: [*mut PyObject; KINDS],
@@ -88,7 +92,7 @@ pub fn main_type() -> *mut PyTypeObject {
 /// The current interpreter's awaitable type (borrowed), or NULL with
 /// RuntimeError if the runtime was never imported in this interpreter.
 pub unsafe fn awaitable_type() -> *mut PyTypeObject {
-    if PyInterpreterState_Get() == PyInterpreterState_Main() {
+    if PyInterpreterState_Get() == MAIN_INTERP.load(Ordering::Relaxed) {
         let tp = MAIN_TYPE.load(Ordering::Acquire);
         if !tp.is_null() {
             return tp;
@@ -164,6 +168,7 @@ unsafe extern "C" fn exec(module: *mut PyObject) -> c_int {
     }
     if interp == PyInterpreterState_Main() {
         let tp = (*state(module)).types[Kind::Awaitable as usize];
+        MAIN_INTERP.store(interp, Ordering::Relaxed);
         MAIN_TYPE.store(tp.cast(), Ordering::Release);
     }
     let capsule = PyCapsule_New(

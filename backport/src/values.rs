@@ -42,6 +42,12 @@ fn count(wanted: Py_ssize_t, len: usize) -> Result<usize, Refused> {
 }
 
 impl Values {
+    /// True if nothing was ever saved: nothing to free.
+    #[inline]
+    pub fn is_unused(&self) -> bool {
+        self.0.is_none()
+    }
+
     fn store(&mut self) -> &mut Store {
         self.0.get_or_insert_with(Box::default)
     }
