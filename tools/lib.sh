@@ -72,6 +72,21 @@ built_python() {
     "$root/tools/build-cpython" --variant "${1#patched-}" "${patched[@]}" --quiet
 }
 
+# make_venv DIR PYTHON: a venv in DIR for PYTHON, kept if it exists.  A venv
+# made for another interpreter under the same name (a rebuilt CPython lives
+# in a new cache directory), or whose interpreter is gone, is made again.
+make_venv() {
+    local dir=$1 python=$2
+    if [ -e "$dir" ] && [ "$("$dir/bin/python" -c \
+            'import sys; print(sys.base_prefix)' 2>/dev/null)" \
+            != "$("$python" -c 'import sys; print(sys.prefix)')" ]; then
+        rm -rf "$dir"
+    fi
+    if [ ! -x "$dir/bin/python" ]; then
+        "$python" -m venv "$dir" || return 1
+    fi
+}
+
 # prepare X.Y: a venv for CPython X.Y with the test dependencies, the
 # backport wheel built from this tree and installed, and the C test
 # extension built into $cache/ext/X.Y.  Prints nothing on success but
@@ -88,17 +103,7 @@ prepare() {
     fi
     venv=$cache/venv-$version
     wheels=$cache/wheels/$version
-    # A venv made for another interpreter under the same name (a rebuilt
-    # CPython lives in a new cache directory), or whose interpreter is
-    # gone, is made again.
-    if [ -e "$venv" ] && [ "$("$venv/bin/python" -c \
-            'import sys; print(sys.base_prefix)' 2>/dev/null)" \
-            != "$("$python" -c 'import sys; print(sys.prefix)')" ]; then
-        rm -rf "$venv"
-    fi
-    if [ ! -x "$venv/bin/python" ]; then
-        "$python" -m venv "$venv" || return 1
-    fi
+    make_venv "$venv" "$python" || return 1
     "$venv/bin/pip" install -q -r "$root/tests/requirements.txt" || return 1
     if [ "$native" = native ]; then
         "$venv/bin/pip" uninstall -q -y pyawaitable-backport >/dev/null 2>&1
@@ -110,4 +115,37 @@ prepare() {
         "$venv/bin/pip" install -q --force-reinstall --no-deps "$wheels"/*.whl || return 1
     fi
     "$venv/bin/python" "$root/tests/build.py" "$cache/ext/$version" >/dev/null
+}
+
+# EXAMPLES: the example projects in backport/examples, each built with its
+# own build backend.
+EXAMPLES=(setuptools meson scikit-build asgi)
+
+# prepare_examples X.Y [PYTHON]: after prepare (whose wheel it installs), a
+# venv of its own for the examples, $cache/venv-examples-X.Y (their build
+# backends and uvicorn stay out of the shared suite's venv), with their
+# pinned requirements, and every example built and installed from a copy of
+# its directory (the tree stays clean) with pip, without build isolation:
+# the backends are the pinned ones, nothing is downloaded per build.  Sets
+# $examples_venv and $examples_dir (the copies, with their tests).
+prepare_examples() {
+    local version=$1 python=${2:-} name
+    if [ -z "$python" ]; then
+        python=$(find_python "$version") || { echo "no Python $version found" >&2; return 1; }
+    fi
+    examples_venv=$cache/venv-examples-$version
+    examples_dir=$cache/examples/$version
+    make_venv "$examples_venv" "$python" || return 1
+    "$examples_venv/bin/pip" install -q -r "$root/backport/examples/requirements.txt" || return 1
+    "$examples_venv/bin/pip" install -q --force-reinstall --no-deps \
+        "$cache/wheels/$version"/*.whl || return 1
+    rm -rf "$examples_dir"
+    mkdir -p "$examples_dir"
+    for name in "${EXAMPLES[@]}"; do
+        cp -r "$root/backport/examples/$name" "$examples_dir/$name"
+        # ninja and cmake come from the venv's pinned wheels.
+        PATH="$examples_venv/bin:$PATH" "$examples_venv/bin/pip" install -q \
+            --no-build-isolation --no-deps --force-reinstall "$examples_dir/$name" \
+            || { echo "building the $name example failed" >&2; return 1; }
+    done
 }
