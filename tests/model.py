@@ -299,6 +299,9 @@ class Awaitable(collections.abc.Coroutine):
         if kind == RETURN:
             # "The value is delivered exactly": StopIteration's single
             # argument is its value, a tuple or an exception included.
+            # None, as a coroutine's, is no argument at all.
+            if obj is None:
+                raise StopIteration
             raise StopIteration(obj)
         raise obj
 
