@@ -38,7 +38,8 @@ REFLEAK_EXAMPLES = 200
 EXCEPTIONS = [Exc(kind, tag) for tag in range(4)
               for kind in ["KeyError", "ValueError", "OSError", "Interrupt"]]
 exceptions = st.sampled_from(EXCEPTIONS)
-maybe_exception = st.sampled_from([None] + EXCEPTIONS)
+# An exception a quarter of the time.
+maybe_exception = st.sampled_from([None] * 3 * len(EXCEPTIONS) + EXCEPTIONS)
 # What a driver or a Task throws in, GeneratorExit and cancellation included.
 thrown = st.sampled_from(EXCEPTIONS + [
     Exc(kind, tag) for tag in range(2)
@@ -46,12 +47,30 @@ thrown = st.sampled_from(EXCEPTIONS + [
 values = st.sampled_from(
     [Val("int", n) for n in range(4)]
     + [Val(kind, n) for n in range(2) for kind in ["tuple", "none", "exc", "stop"]])
-codes = st.sampled_from([0, 0, 0, -1, -1, -2, -2, 1])
+# What a callback does: (code, set an exception?, raise it?), weighted:
+# mostly success, then the failures of the PEP's table, then misuse
+# (SystemError).  An error callback may also return -2 with the exception
+# it was given.
+OUTCOMES = ([(0, False, False)] * 8 + [(-1, True, False)] * 2
+            + [(-2, True, False)] * 2 + [(-1, True, True)] * 2
+            + [(0, True, False), (-1, False, False), (-2, False, False),
+               (1, False, False), (1, True, False)])
+ERROR_OUTCOMES = OUTCOMES + [(-1, False, False)] * 2 + [(-2, "given", False)]
+
+
+def _handler(ops, outcome, exc):
+    code, with_exc, raises = outcome
+    if with_exc == "given":
+        exc = "given"
+    elif not with_exc:
+        exc = None
+    return Handler(ops, code, exc, raises)
 
 
 def handlers(ops, error=False):
-    exc = [None] + EXCEPTIONS + (["given"] if error else [])
-    return st.builds(Handler, ops, codes, st.sampled_from(exc), st.booleans())
+    return st.builds(_handler, ops,
+                     st.sampled_from(ERROR_OUTCOMES if error else OUTCOMES),
+                     exceptions)
 
 
 def weighted(*choices):
@@ -96,8 +115,11 @@ def inners(ops):
 def contexts(ops):
     return st.builds(
         Ctx, st.integers(0, 1), values, maybe_exception,
-        st.integers(0, 1), st.booleans(), maybe_exception, ops,
-        st.sampled_from([None] * 8 + ["__aenter__", "__aexit__"]))
+        st.integers(0, 1), st.sampled_from([False] * 3 + [True]),
+        st.sampled_from([None] * 3 * len(EXCEPTIONS) + EXCEPTIONS
+                        + [Exc("GeneratorExit"), Exc("CancelledError")]),
+        ops,
+        st.sampled_from([None] * 18 + ["__aenter__", "__aexit__"]))
 
 
 value_ops = st.one_of(
@@ -130,7 +152,7 @@ def operations(depth, top=False):
         (add_await, 6), (add_with, 3),
         (st.builds(DeferAwait, handlers(inner_ops)), 2),
         (st.builds(AddFailedExpr, exceptions), 1),
-        (st.just(Cancel()), 1),
+        (st.just(Cancel()), 1 if top else 3),
         (st.builds(SetResult, st.one_of(values, st.just("received"))), 2),
         (value_ops, 1),
     ]
