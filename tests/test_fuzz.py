@@ -5,11 +5,12 @@ against the real awaitable and once against the model; the traces must be
 equal.  A failure shrinks to a minimal program, printed as a Python
 expression: add it to test_fuzz_regressions.py.
 
-The example count is PYAWAITABLE_FUZZ_EXAMPLES (tools/test sets it;
-`tools/test --deep` sets 100,000), default 2,000.  Runs are derandomized
-(the same examples every time, so CI is reproducible) unless
-PYAWAITABLE_FUZZ_SEED is set, to a seed or to "random".  There is no
-example database: nothing is written into the tree.
+By default it runs 2,000 examples, derandomized: the same ones every
+time, so that CI is reproducible.  PYAWAITABLE_FUZZ_DEEP=1 (`tools/test
+--deep`) runs 100,000 from a random seed, which it prints, and lets
+callbacks nest one level deeper.  PYAWAITABLE_FUZZ_EXAMPLES overrides the
+count, PYAWAITABLE_FUZZ_SEED the seed (a number, or "random").  There is
+no example database: nothing is written into the tree.
 """
 
 import asyncio
@@ -26,7 +27,8 @@ from fuzzing import (AddAwait, AddFailedExpr, AsyncWith, Cancel, Ctx,
                      DeferAwait, Exc, Handler, Inner, Point, Program, Reenter,
                      SetResult, Step, Val, Values)
 
-DEFAULT_EXAMPLES = 2000
+DEEP = bool(os.environ.get("PYAWAITABLE_FUZZ_DEEP"))
+DEFAULT_EXAMPLES = 100_000 if DEEP else 2000
 # In refleak mode every test runs 7 times, on a debug build: a smaller
 # sample keeps it to seconds (the leak check itself is off, see below).
 REFLEAK_EXAMPLES = 200
@@ -171,11 +173,14 @@ steps = weighted(
     (st.builds(Step, st.just("throw"), exc=thrown), 2),
 )
 
+# Callbacks run operations whose callbacks run operations (whose callbacks
+# run none); one level more in deep runs, where programs may be slower to
+# generate.
+setups = st.lists(operations(2 if DEEP else 1, top=True),
+                  min_size=1, max_size=4).map(tuple)
 programs = st.one_of(
-    st.builds(Program, st.lists(operations(1, top=True), min_size=1, max_size=4).map(tuple),
-              st.lists(steps, max_size=5).map(tuple)),
-    st.builds(Program, st.lists(operations(1, top=True), min_size=1, max_size=4).map(tuple),
-              under_asyncio=st.just(True),
+    st.builds(Program, setups, st.lists(steps, max_size=5).map(tuple)),
+    st.builds(Program, setups, under_asyncio=st.just(True),
               cancel_after=optional(st.integers(0, 4))),
 ).filter(lambda p: fuzzing.slots_used(p) <= 16)
 
@@ -221,7 +226,7 @@ def test_real_api_matches_model(pytestconfig, loop):
         max_examples=_example_count(pytestconfig),
         deadline=None,
         database=None,
-        derandomize="PYAWAITABLE_FUZZ_SEED" not in os.environ,
+        derandomize=not DEEP and "PYAWAITABLE_FUZZ_SEED" not in os.environ,
         suppress_health_check=[HealthCheck.too_slow,
                                HealthCheck.filter_too_much,
                                HealthCheck.data_too_large],
@@ -233,7 +238,7 @@ def test_real_api_matches_model(pytestconfig, loop):
     def differential(program):
         check(program, loop)
 
-    chosen = os.environ.get("PYAWAITABLE_FUZZ_SEED")
+    chosen = os.environ.get("PYAWAITABLE_FUZZ_SEED", "random" if DEEP else "")
     if chosen:
         if chosen == "random":
             chosen = str(random.randrange(2**32))
