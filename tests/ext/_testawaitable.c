@@ -656,6 +656,88 @@ set_value(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* Arbitrary values, as integers cast to void * (the fuzzer compares them
+ * with the model's). */
+static PyObject *
+save_arb_values(PyObject *self, PyObject *args)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    void *values[8];
+    if (n < 1 || n > 9) {
+        PyErr_SetString(PyExc_TypeError, "save_arb_values(aw, *ints)");
+        return NULL;
+    }
+    for (Py_ssize_t i = 1; i < n; i++) {
+        Py_ssize_t v = PyLong_AsSsize_t(PyTuple_GET_ITEM(args, i));
+        if (v == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        values[i - 1] = (void *)(intptr_t)v;
+    }
+    if (PyAwaitable_SaveArbValuesArray(PyTuple_GET_ITEM(args, 0), n - 1,
+                                       values) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+unpack_arb_values(PyObject *self, PyObject *args)
+{
+    PyObject *aw;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "On", &aw, &n)) {
+        return NULL;
+    }
+    void *out[8];
+    if (n > 8) {
+        PyErr_SetString(PyExc_ValueError, "at most 8 in this test helper");
+        return NULL;
+    }
+    if (PyAwaitable_UnpackArbValuesArray(aw, n, out) < 0) {
+        return NULL;
+    }
+    PyObject *tuple = PyTuple_New(n < 0 ? 0 : n);
+    for (Py_ssize_t i = 0; tuple != NULL && i < n; i++) {
+        PyObject *v = PyLong_FromSsize_t((Py_ssize_t)(intptr_t)out[i]);
+        if (v == NULL) {
+            Py_CLEAR(tuple);
+            break;
+        }
+        PyTuple_SET_ITEM(tuple, i, v);
+    }
+    return tuple;
+}
+
+static PyObject *
+get_arb_value(PyObject *self, PyObject *args)
+{
+    PyObject *aw;
+    Py_ssize_t i;
+    if (!PyArg_ParseTuple(args, "On", &aw, &i)) {
+        return NULL;
+    }
+    void *v = PyAwaitable_GetArbValue(aw, i);
+    if (v == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    return PyLong_FromSsize_t((Py_ssize_t)(intptr_t)v);
+}
+
+static PyObject *
+set_arb_value(PyObject *self, PyObject *args)
+{
+    PyObject *aw;
+    Py_ssize_t i, v;
+    if (!PyArg_ParseTuple(args, "Onn", &aw, &i, &v)) {
+        return NULL;
+    }
+    if (PyAwaitable_SetArbValue(aw, i, (void *)(intptr_t)v) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"set_dispatcher", set_dispatcher, METH_O, NULL},
     {"violations", violations, METH_NOARGS, NULL},
@@ -682,6 +764,10 @@ static PyMethodDef methods[] = {
     {"unpack3", unpack3, METH_O, NULL},
     {"get_value", get_value, METH_VARARGS, NULL},
     {"set_value", set_value, METH_VARARGS, NULL},
+    {"save_arb_values", save_arb_values, METH_VARARGS, NULL},
+    {"unpack_arb_values", unpack_arb_values, METH_VARARGS, NULL},
+    {"get_arb_value", get_arb_value, METH_VARARGS, NULL},
+    {"set_arb_value", set_arb_value, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 
