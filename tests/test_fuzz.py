@@ -16,24 +16,16 @@ no example database: nothing is written into the tree.
 import asyncio
 import os
 import random
-import sysconfig
 
 import pytest
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
 
-if sysconfig.get_config_var("Py_GIL_DISABLED"):
-    # tools/lib.sh leaves Hypothesis out there; the regression programs in
-    # test_fuzz_regressions.py still run.
-    pytest.skip("Hypothesis has no free-threaded 3.13 wheel, and its sdist "
-                "needs a PyO3 that refuses 3.13t", allow_module_level=True)
-
-from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-import fuzzing  # noqa: E402
-import model  # noqa: E402
-from fuzzing import (  # noqa: E402
-    AddAwait, AddFailedExpr, AsyncWith, Cancel, Ctx, DeferAwait, Exc,
-    Handler, Inner, Point, Program, Reenter, SetResult, Step, Val, Values)
+import fuzzing
+import model
+from fuzzing import (AddAwait, AddFailedExpr, AsyncWith, Cancel, Ctx,
+                     DeferAwait, Exc, Handler, Inner, Point, Program, Reenter,
+                     SetResult, Step, Val, Values)
 
 DEEP = bool(os.environ.get("PYAWAITABLE_FUZZ_DEEP"))
 DEFAULT_EXAMPLES = 100_000 if DEEP else 2000

@@ -104,14 +104,7 @@ prepare() {
     venv=$cache/venv-$version
     wheels=$cache/wheels/$version
     make_venv "$venv" "$python" || return 1
-    local requirements=$root/tests/requirements.txt
-    if [ "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_config_var("Py_GIL_DISABLED") or 0)')" = 1 ]; then
-        # Hypothesis has no wheel for free-threaded 3.13 and its sdist
-        # needs a PyO3 that refuses 3.13t: the fuzzer skips there.
-        requirements=$cache/requirements-freethreaded.txt
-        grep -v '^hypothesis' "$root/tests/requirements.txt" > "$requirements"
-    fi
-    "$venv/bin/pip" install -q -r "$requirements" || return 1
+    "$venv/bin/pip" install -q -r "$root/tests/requirements.txt" || return 1
     if [ "$native" = native ]; then
         "$venv/bin/pip" uninstall -q -y pyawaitable-backport >/dev/null 2>&1
     else
