@@ -31,7 +31,6 @@ import warnings
 
 import _testawaitable as ext
 import harness
-import model
 
 # ---------------------------------------------------------------------------
 # Program data
