@@ -386,6 +386,7 @@ class Awaitable(collections.abc.Coroutine):
                 self._current = None
                 action = ("settle", self._settle(kind == RETURN, obj))
             elif arg is None:
+                # "settle", with nothing to raise: the next item
                 action = self._start_next()
             else:
                 action = self._unwind(arg)
@@ -479,8 +480,9 @@ class Awaitable(collections.abc.Coroutine):
         self._scope = collections.deque()
 
     def _leave_block(self):
-        """Close the innermost block; its unstarted items stay in
-        self._scope's old deque, returned with it."""
+        """Leave the innermost block: the items queued after its statement
+        come back.  Returns the block and its items that never started
+        (none if it ended normally), for the caller to discard."""
         block = self._blocks.pop()
         inner, self._scope = self._scope, block.outer
         return block, list(inner)

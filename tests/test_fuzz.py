@@ -29,8 +29,8 @@ from fuzzing import (AddAwait, AddFailedExpr, AsyncWith, Cancel, Ctx,
 
 DEEP = bool(os.environ.get("PYAWAITABLE_FUZZ_DEEP"))
 DEFAULT_EXAMPLES = 100_000 if DEEP else 2000
-# In refleak mode every test runs 7 times, on a debug build: a smaller
-# sample keeps it to seconds (the leak check itself is off, see below).
+# Refleak mode runs on a debug build, several times slower: a smaller
+# sample keeps the test to seconds there (it runs once: see below).
 REFLEAK_EXAMPLES = 200
 
 # --- strategies ---------------------------------------------------------------
@@ -76,8 +76,9 @@ def handlers(ops, error=False):
 
 
 def weighted(*choices):
-    """One of (strategy, weight) pairs.  (st.one_of flattens and
-    deduplicates its branches, so repeating one does not weigh it.)"""
+    """One of (strategy, weight) pairs, with probability proportional to
+    the weight.  (Repeating a branch of st.one_of would not do: it
+    flattens nested one_of strategies, so their branches count apart.)"""
     pool = [strategy for strategy, weight in choices for _ in range(weight)]
 
     # A closure, not arguments: Hypothesis would repr them (expensively).
