@@ -583,7 +583,11 @@ class Awaitable(collections.abc.Coroutine):
                     outcome = (RAISE, RuntimeError(
                         "PyAwaitable_AsyncWith: __aexit__ suspended while the "
                         "awaitable was being closed"))
-        if outcome[0] == RAISE and not isinstance(outcome[1], GeneratorExit):
+        if outcome[0] == RAISE:
+            # "the one the previous __aexit__ raised", whatever it is: a
+            # new GeneratorExit too, as in a coroutine closed inside
+            # ``async with``.  (Both implementations keep the earlier
+            # exception then: see test_fuzz_regressions.py.)
             _chain(outcome[1], exc)
             return outcome[1]
         return exc

@@ -62,6 +62,32 @@ PROGRAMS = {
 }
 
 
+def _closed_in_nested_blocks(item_close):
+    """close() while an item suspends inside two blocks; the inner
+    __aexit__ raises a new GeneratorExit."""
+    item = AddAwait(inner=Inner(points=(Point(**item_close),)))
+    inner = AsyncWith(ctx=Ctx(exit_raises=Exc("GeneratorExit", 1)),
+                      body=Handler(ops=(item,)))
+    return Program(setup=(AsyncWith(body=Handler(ops=(inner,))),),
+                   steps=(Step(), Step("close")))
+
+
+# Disagreements where the implementations are wrong, kept until fixed.
+BUGS = {
+    # PEP, the coroutine protocol: "Each __aexit__ receives the exception
+    # the item's close() raised (or the one the previous __aexit__
+    # raised)", as in a coroutine closed inside `async with`.  Both
+    # implementations ignore a GeneratorExit that __aexit__ raises: the
+    # outer __aexit__ gets the earlier exception, and close() raises the
+    # item's OSError instead of returning None.
+    "__aexit__ raising GeneratorExit while closing":
+        _closed_in_nested_blocks({}),
+    "__aexit__ raising GeneratorExit over the item's close() error":
+        _closed_in_nested_blocks({"on_close": "raise",
+                                  "exc": Exc("OSError")}),
+}
+
+
 @pytest.fixture(scope="module")
 def loop():
     loop = asyncio.new_event_loop()
@@ -72,3 +98,11 @@ def loop():
 @pytest.mark.parametrize("name", list(PROGRAMS))
 def test_program(name, loop):
     check(PROGRAMS[name], loop)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "both implementations ignore a GeneratorExit raised by __aexit__ while "
+    "the awaitable is being closed; the PEP passes it on"))
+@pytest.mark.parametrize("name", list(BUGS))
+def test_implementation_bug(name, loop):
+    check(BUGS[name], loop)
