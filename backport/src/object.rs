@@ -329,10 +329,8 @@ unsafe fn start_next(this: *mut Awaitable) -> Next {
     // Items that finish without suspending run in this loop.
     loop {
         let Some(item) = (*this).queue.pop() else {
-            if (*this).queue.in_block() {
-                if let Some((block, _)) = (*this).queue.leave_block() {
-                    return start_exit(this, block, None);
-                }
+            if let Some((block, _)) = (*this).queue.leave_block() {
+                return start_exit(this, block, None);
             }
             (*this).state = State::Done;
             return Next::Finish(Sent::Return(
@@ -344,29 +342,21 @@ unsafe fn start_next(this: *mut Awaitable) -> Next {
                 awaitable,
                 on_result,
                 on_error,
-            } => {
-                let Some(iter) = queue::await_iter(awaitable) else {
-                    let exc = fetch_or_system_error(c"await");
-                    return Next::Settle(callbacks::on_error(this.cast(), on_error, exc));
-                };
-                match send(&iter, Py_None()) {
-                    // Finished without suspending (the common case): straight
-                    // to the callback, as `Run` would after dropping `iter`,
-                    // and on to the next item without a trip through `advance`.
-                    Outcome::Return(value) => {
-                        drop(iter);
-                        match callbacks::on_result(this.cast(), on_result, on_error, value) {
-                            Flow::Continue => continue,
-                            raise => Next::Settle(raise),
-                        }
-                    }
-                    first => {
-                        (*this).current = Some(iter);
-                        (*this).then = Then::Callbacks(on_result, on_error);
-                        Next::Run(first)
+            } => match start_await(this, awaitable) {
+                // Finished without suspending (the common case): straight to
+                // the callback, as `Run` would, and on to the next item
+                // without a trip through `advance`.
+                Outcome::Return(value) => {
+                    match callbacks::on_result(this.cast(), on_result, on_error, value) {
+                        Flow::Continue => continue,
+                        raise => Next::Settle(raise),
                     }
                 }
-            }
+                first => {
+                    (*this).then = Then::Callbacks(on_result, on_error);
+                    Next::Run(first)
+                }
+            },
             Item::Defer(cb) => Next::Settle(callbacks::on_defer(this.cast(), cb)),
             Item::With(with) => {
                 let entered = Owned::from_new(PyObject_CallNoArgs(with.enter.as_ptr()));
@@ -405,13 +395,18 @@ unsafe fn start_exit(this: *mut Awaitable, block: queue::Block, exc: Option<Owne
     })
 }
 
-/// `await awaitable`: gets its iterator and sends the first None.
-#[inline]
+/// `await awaitable`: gets its iterator and sends the first None.  The
+/// iterator is kept as the running item only if it suspended: `Run` would
+/// drop it before the outcome's callback anyway.  Inlined: it is on the
+/// path of every await.
+#[inline(always)]
 unsafe fn start_await(this: *mut Awaitable, awaitable: Owned) -> Outcome {
     match queue::await_iter(awaitable) {
         Some(iter) => {
             let first = send(&iter, Py_None());
-            (*this).current = Some(iter);
+            if let Outcome::Yield(_) = first {
+                (*this).current = Some(iter);
+            }
             first
         }
         None => Outcome::Raise(fetch_or_system_error(c"await")),

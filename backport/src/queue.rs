@@ -130,12 +130,17 @@ impl Queue {
 
     /// Leaves the innermost block: its unstarted items are returned (for
     /// the caller to close) and the items after the statement come back.
+    /// None outside any block, checked inline: the end of every awaitable
+    /// asks.
     #[inline]
-    pub fn in_block(&self) -> bool {
-        !self.blocks.is_empty()
+    pub fn leave_block(&mut self) -> Option<(Block, Vec<Item>)> {
+        if self.blocks.is_empty() {
+            return None;
+        }
+        self.leave_open_block()
     }
 
-    pub fn leave_block(&mut self) -> Option<(Block, Vec<Item>)> {
+    fn leave_open_block(&mut self) -> Option<(Block, Vec<Item>)> {
         let mut block = self.blocks.pop()?;
         let mut inner = std::mem::replace(&mut self.current, std::mem::take(&mut block.outer));
         Some((block, inner.drain().collect()))
