@@ -83,9 +83,7 @@ def markdown(reports):
             out.append(f"#### CPython {report['python']} ({report['label']}), "
                        f"{loop_kind}")
             out.append("")
-            header = ["scenario"] + [column_name(report, c) for c in COLUMNS]
-            out.append("| " + " | ".join(header) + " |")
-            out.append("|" + "---|" * len(header))
+            out.extend(table_header(report))
             for row in ROWS:
                 if row not in table:
                     continue
@@ -145,13 +143,17 @@ def targets(report, table):
     return ["Targets: " + "; ".join(lines) + "."]
 
 
+def table_header(report):
+    """The header and rule lines of a table with a column per implementation."""
+    header = ["scenario"] + [column_name(report, c) for c in COLUMNS]
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+
+
 def callgrind_markdown(report):
     table = report.get("callgrind", {})
     out = [f"#### CPython {report['python']} ({report['label']}): "
            f"instructions per await (callgrind, n={report['n']})", ""]
-    header = ["scenario"] + [column_name(report, c) for c in COLUMNS]
-    out.append("| " + " | ".join(header) + " |")
-    out.append("|" + "---|" * len(header))
+    out.extend(table_header(report))
     for row in ROWS:
         if row not in table:
             continue
