@@ -586,8 +586,7 @@ class Awaitable(collections.abc.Coroutine):
         if outcome[0] == RAISE:
             # "the one the previous __aexit__ raised", whatever it is: a
             # new GeneratorExit too, as in a coroutine closed inside
-            # ``async with``.  (Both implementations keep the earlier
-            # exception then: see test_fuzz_regressions.py.)
+            # ``async with``.
             _chain(outcome[1], exc)
             return outcome[1]
         return exc

@@ -119,11 +119,8 @@ def contexts(ops):
     return st.builds(
         Ctx, st.integers(0, 1), values, maybe_exception,
         st.integers(0, 1), st.sampled_from([False] * 3 + [True]),
-        # Not GeneratorExit: an __aexit__ raising one while the awaitable
-        # is closed is a known bug of both implementations, pinned by an
-        # xfail test in test_fuzz_regressions.py.
         st.sampled_from([None] * 3 * len(EXCEPTIONS) + EXCEPTIONS
-                        + [Exc("CancelledError")]),
+                        + [Exc("CancelledError"), Exc("GeneratorExit")]),
         ops,
         st.sampled_from([None] * 18 + ["__aenter__", "__aexit__"]))
 

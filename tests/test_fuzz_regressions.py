@@ -17,6 +17,16 @@ from fuzzing import (AddAwait, AsyncWith, Cancel, Ctx, DeferAwait, Exc,
                      Val)
 from test_fuzz import check
 
+def _closed_in_nested_blocks(item_close):
+    """close() while an item suspends inside two blocks; the inner
+    __aexit__ raises a new GeneratorExit."""
+    item = AddAwait(inner=Inner(points=(Point(**item_close),)))
+    inner = AsyncWith(ctx=Ctx(exit_raises=Exc("GeneratorExit", 1)),
+                      body=Handler(ops=(item,)))
+    return Program(setup=(AsyncWith(body=Handler(ops=(inner,))),),
+                   steps=(Step(), Step("close")))
+
+
 PROGRAMS = {
     # The model raised StopIteration(None) for a None result; coroutines
     # (and both implementations) raise StopIteration() (model fixed).
@@ -59,27 +69,12 @@ PROGRAMS = {
         setup=(AddAwait(inner=Inner(points=(Point(on_throw="return"),)),
                         on_result=Handler(ops=(SetResult("received"),))),),
         under_asyncio=True, cancel_after=1),
-}
-
-
-def _closed_in_nested_blocks(item_close):
-    """close() while an item suspends inside two blocks; the inner
-    __aexit__ raises a new GeneratorExit."""
-    item = AddAwait(inner=Inner(points=(Point(**item_close),)))
-    inner = AsyncWith(ctx=Ctx(exit_raises=Exc("GeneratorExit", 1)),
-                      body=Handler(ops=(item,)))
-    return Program(setup=(AsyncWith(body=Handler(ops=(inner,))),),
-                   steps=(Step(), Step("close")))
-
-
-# Disagreements where the implementations are wrong, kept until fixed.
-BUGS = {
-    # PEP, the coroutine protocol: "Each __aexit__ receives the exception
-    # the item's close() raised (or the one the previous __aexit__
-    # raised)", as in a coroutine closed inside `async with`.  Both
-    # implementations ignore a GeneratorExit that __aexit__ raises: the
-    # outer __aexit__ gets the earlier exception, and close() raises the
-    # item's OSError instead of returning None.
+    # PEP: "Each __aexit__ receives the exception the item's close() raised
+    # (or the one the previous __aexit__ raised)", a new GeneratorExit
+    # too, as in a coroutine closed inside `async with`.  Both
+    # implementations ignored it: the outer __aexit__ got the earlier
+    # exception, and close() raised the item's OSError instead of
+    # returning None (fixed).
     "__aexit__ raising GeneratorExit while closing":
         _closed_in_nested_blocks({}),
     "__aexit__ raising GeneratorExit over the item's close() error":
@@ -99,10 +94,3 @@ def loop():
 def test_program(name, loop):
     check(PROGRAMS[name], loop)
 
-
-@pytest.mark.xfail(strict=True, reason=(
-    "both implementations ignore a GeneratorExit raised by __aexit__ while "
-    "the awaitable is being closed; the PEP passes it on"))
-@pytest.mark.parametrize("name", list(BUGS))
-def test_implementation_bug(name, loop):
-    check(BUGS[name], loop)

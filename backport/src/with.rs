@@ -174,7 +174,9 @@ pub unsafe fn exit_while_closing(exit: &Owned, error: Option<Owned>) -> Owned {
         },
     };
     match outcome {
-        Outcome::Raise(raised) if !exceptions::is_instance(&raised, PyExc_GeneratorExit) => {
+        // Whatever it raised, a new GeneratorExit included, goes on to the
+        // next __aexit__ and decides close()'s result, as in a coroutine.
+        Outcome::Raise(raised) => {
             chain(&raised, exc);
             raised
         }
