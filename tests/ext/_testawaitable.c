@@ -261,9 +261,10 @@ get_type(PyObject *self, PyObject *unused)
     return Py_XNewRef((PyObject *)tp);
 }
 
-/* Each API function called with a NULL awaitable (or NULL argument): must
- * raise, never crash.  Raises what the function raised; None if it did
- * not fail. */
+/* call_with_null(name, aw=NULL): PyAwaitable_<name> with a NULL pointer
+ * argument, or with a NULL awaitable when aw is not given ("Name:param"
+ * picks which pointer when there are several).  Must raise, never crash.
+ * Raises what the function raised; None if it did not fail. */
 static PyObject *
 call_with_null(PyObject *self, PyObject *args)
 {
@@ -297,11 +298,37 @@ call_with_null(PyObject *self, PyObject *args)
     }
     else if (strcmp(name, "SaveValues") == 0) {
         /* The second is NULL: the first must not be saved either. */
+        failed = PyAwaitable_SaveValues(aw, 2, Py_None, (PyObject *)NULL) < 0;
+    }
+    else if (strcmp(name, "SaveValuesArray") == 0) {
         PyObject *values[2] = {Py_None, NULL};
         failed = PyAwaitable_SaveValuesArray(aw, 2, values) < 0;
     }
+    else if (strcmp(name, "SaveValuesArray:values") == 0) {
+        failed = PyAwaitable_SaveValuesArray(aw, 1, NULL) < 0;
+    }
     else if (strcmp(name, "GetValue") == 0) {
         failed = PyAwaitable_GetValue(aw, 0) == NULL;
+    }
+    else if (strcmp(name, "UnpackValuesArray") == 0) {
+        failed = PyAwaitable_UnpackValuesArray(aw, 1, NULL) < 0;
+    }
+    else if (strcmp(name, "SaveArbValuesArray") == 0) {
+        failed = PyAwaitable_SaveArbValuesArray(aw, 1, NULL) < 0;
+    }
+    else if (strcmp(name, "UnpackArbValuesArray") == 0) {
+        failed = PyAwaitable_UnpackArbValuesArray(aw, 1, NULL) < 0;
+    }
+    else if (strcmp(name, "AddFunctions") == 0) {
+        /* aw stands for the module here: NULL, or a module with a NULL
+           table. */
+        static PyMethodDef none[] = {{NULL}};
+        failed = PyAwaitable_AddFunctions(aw, aw ? NULL : none) < 0;
+    }
+    else if (strcmp(name, "AddMethods") == 0) {
+        static PyMethodDef none[] = {{NULL}};
+        failed = PyAwaitable_AddMethods((PyTypeObject *)aw,
+                                        aw ? NULL : none) < 0;
     }
     else if (strcmp(name, "SetValue") == 0) {
         failed = PyAwaitable_SetValue(aw, 0, NULL) < 0;
@@ -377,17 +404,19 @@ noop_defer(PyObject *aw)
     return 0;
 }
 
-/* api(name, aw, number): calls PyAwaitable_<name> with aw (None passes
- * NULL) and number as its count or index; the other arguments are valid.
- * Returns what the function returned (as a Python object) or raises what
- * it raised; a failure without an exception is an AssertionError. */
+/* api(name, aw, number=0, obj=None): calls PyAwaitable_<name> with aw
+ * (None passes NULL), number as its count or index, and obj as its object
+ * argument (the awaited object, expression, context manager, result or
+ * value); arrays and pointers are valid.  Returns what the function
+ * returned (as a Python object) or raises what it raised; a failure
+ * without an exception is an AssertionError. */
 static PyObject *
 api(PyObject *self, PyObject *args)
 {
     const char *name;
-    PyObject *aw;
+    PyObject *aw, *obj = Py_None;
     Py_ssize_t n = 0;
-    if (!PyArg_ParseTuple(args, "sO|n", &name, &aw, &n)) {
+    if (!PyArg_ParseTuple(args, "sO|nO", &name, &aw, &n, &obj)) {
         return NULL;
     }
     if (aw == Py_None) {
@@ -404,7 +433,12 @@ api(PyObject *self, PyObject *args)
     long rc;
     int failed;
     if (strcmp(name, "AddAwait") == 0) {
-        rc = PyAwaitable_AddAwait(aw, Py_None, NULL, NULL);
+        rc = PyAwaitable_AddAwait(aw, obj, NULL, NULL);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "AddExpr") == 0) {
+        /* A new reference, as an expression gives. */
+        rc = PyAwaitable_AddExpr(aw, Py_NewRef(obj), NULL, NULL);
         failed = rc < 0;
     }
     else if (strcmp(name, "DeferAwait") == 0) {
@@ -412,11 +446,11 @@ api(PyObject *self, PyObject *args)
         failed = rc < 0;
     }
     else if (strcmp(name, "AsyncWith") == 0) {
-        rc = PyAwaitable_AsyncWith(aw, Py_None, NULL, NULL);
+        rc = PyAwaitable_AsyncWith(aw, obj, NULL, NULL);
         failed = rc < 0;
     }
     else if (strcmp(name, "SetResult") == 0) {
-        rc = PyAwaitable_SetResult(aw, Py_None);
+        rc = PyAwaitable_SetResult(aw, obj);
         failed = rc < 0;
     }
     else if (strcmp(name, "Cancel") == 0) {
@@ -436,12 +470,36 @@ api(PyObject *self, PyObject *args)
         rc = PyAwaitable_UnpackValuesArray(aw, n, out);
         failed = rc < 0;
     }
+    else if (strcmp(name, "AddFunctions") == 0) {
+        /* aw is the module, with an empty table. */
+        static PyMethodDef none[] = {{NULL}};
+        rc = PyAwaitable_AddFunctions(aw, none);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "AddMethods") == 0) {
+        /* aw is the type (unchecked here: the function must check it). */
+        static PyMethodDef none[] = {{NULL}};
+        rc = PyAwaitable_AddMethods((PyTypeObject *)aw, none);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "UnpackValues") == 0) {
+        /* Two outputs: for at most two saved values, or more than the
+           variadic limit (refused before any argument is read). */
+        PyObject *o[2];
+        rc = PyAwaitable_UnpackValues(aw, &o[0], &o[1]);
+        failed = rc < 0;
+    }
+    else if (strcmp(name, "UnpackArbValues") == 0) {
+        void *p[2];
+        rc = PyAwaitable_UnpackArbValues(aw, &p[0], &p[1]);
+        failed = rc < 0;
+    }
     else if (strcmp(name, "GetValue") == 0) {
         rc = PyAwaitable_GetValue(aw, n) != NULL;
         failed = rc == 0;
     }
     else if (strcmp(name, "SetValue") == 0) {
-        rc = PyAwaitable_SetValue(aw, n, Py_None);
+        rc = PyAwaitable_SetValue(aw, n, obj);
         failed = rc < 0;
     }
     else if (strcmp(name, "ValuesSize") == 0) {
