@@ -203,28 +203,38 @@ def test_interpreters_in_parallel_threads():
 
 
 def test_destroyed_with_awaitables_alive():
-    # An interpreter destroyed while it holds suspended and unstarted
-    # awaitables (and the main interpreter's awaitables are unaffected).
+    # An interpreter destroyed while it holds a suspended awaitable, an
+    # unstarted one and one in a reference cycle finalizes them as it
+    # would coroutines: the suspended item is closed (its finally block
+    # reports through the pipe), the unstarted one is discarded without
+    # running.  The main interpreter's awaitables are unaffected.
     script = textwrap.dedent(f"""
         import sys
         sys.path[:] = {sys.path!r}
+        import os
         import types
         import _testawaitable as ext
 
         @types.coroutine
-        def suspends():
-            yield "suspended"
+        def suspends(name, write=os.write):
+            # os.write is bound now: finalization may clear the globals.
+            try:
+                yield "suspended"
+            finally:
+                write({{fd}}, name.encode() + b" closed;")
 
-        suspended = ext.trampoline(suspends())
+        suspended = ext.trampoline(suspends("suspended"))
         assert suspended.send(None) == "suspended"
-        unstarted = ext.trampoline(suspends())
-        # A cycle through the awaitable's values, for the collector.
-        cycle = ext.new()
+        unstarted = ext.trampoline(suspends("unstarted"))
+        cycle = ext.trampoline(suspends("cycle"))
+        assert cycle.send(None) == "suspended"
         ext.save_values(cycle, cycle)
     """)
     main = ext.value("main")
     for _ in range(3):
-        run_in_new(script)
+        report = run_and_read(script)
+        assert sorted(report.split(";")) == ["", "cycle closed",
+                                             "suspended closed"]
     with pytest.raises(StopIteration) as stop:
         main.send(None)
     assert stop.value.value == "main"
