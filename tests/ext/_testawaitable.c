@@ -40,7 +40,17 @@ get_dispatcher(void)
         return NULL;
     }
 #else
-    fn = Py_XNewRef(PyDict_GetItemString(dict, DISPATCHER_KEY));
+    /* Not PyDict_GetItemString: it would swallow a MemoryError from
+       creating the key (test_nomemory fails each allocation in turn). */
+    PyObject *key = PyUnicode_FromString(DISPATCHER_KEY);
+    if (key == NULL) {
+        return NULL;
+    }
+    fn = Py_XNewRef(PyDict_GetItemWithError(dict, key));
+    Py_DECREF(key);
+    if (fn == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
 #endif
     if (fn == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "no dispatcher set");
