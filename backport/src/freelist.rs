@@ -37,8 +37,14 @@ mod imp {
     /// `dealloc` left them, not tracked), or NULL.
     #[inline]
     pub unsafe fn pop(tp: *mut PyTypeObject) -> *mut PyObject {
+        // The type first: an interpreter with its own GIL (whose type is
+        // its own) must not touch the list the main interpreter's GIL
+        // guards, not even to read its length.
+        if tp != runtime::main_type() {
+            return ptr::null_mut();
+        }
         let free = &mut *ptr::addr_of_mut!(FREE);
-        if free.len == 0 || tp != runtime::main_type() {
+        if free.len == 0 {
             return ptr::null_mut();
         }
         free.len -= 1;
@@ -52,8 +58,12 @@ mod imp {
     /// the caller) instead of freeing it; false if it cannot.
     #[inline]
     pub unsafe fn push(obj: *mut PyObject) -> bool {
+        // The type first, as in pop().
+        if Py_TYPE(obj) != runtime::main_type() {
+            return false;
+        }
         let free = &mut *ptr::addr_of_mut!(FREE);
-        if free.len == CAPACITY || Py_TYPE(obj) != runtime::main_type() {
+        if free.len == CAPACITY {
             return false;
         }
         free.objects[free.len] = obj;

@@ -495,9 +495,13 @@ exec_module(PyObject *module)
         return -1;
     }
 
-    kept = PyList_New(0);
+    /* Once per process: a legacy subinterpreter (sharing the GIL) that
+       imports the module again uses the same list. */
     if (kept == NULL) {
-        return -1;
+        kept = PyList_New(0);
+        if (kept == NULL) {
+            return -1;
+        }
     }
     return PyModule_AddIntConstant(module, "METH_ASYNC", METH_ASYNC);
 }

@@ -13,11 +13,50 @@
 #include <string.h>
 
 /* Python callable: dispatcher(aw, slot, kind, value) -> code, where kind is
- * RESULT, ERROR or DEFER (value None). */
+ * RESULT, ERROR or DEFER (value None).  Each interpreter imports its own
+ * harness, so the dispatcher is kept per interpreter, in its state dict (a
+ * callback knows its awaitable, not the module). */
 enum { RESULT = 0, ERROR = 1, DEFER = 2 };
-static PyObject *dispatcher = NULL;
-/* Error callbacks must be called with no exception set; count violations. */
-static Py_ssize_t protocol_violations = 0;
+#define DISPATCHER_KEY "_testawaitable.dispatcher"
+/* Error callbacks must be called with no exception set; count violations
+ * (atomically: callbacks may run in several threads and interpreters). */
+static _Atomic Py_ssize_t protocol_violations = 0;
+
+/* The current interpreter's dispatcher (a new reference), or NULL with an
+ * exception set. */
+static PyObject *
+get_dispatcher(void)
+{
+    PyObject *dict = PyInterpreterState_GetDict(PyInterpreterState_Get());
+    if (dict == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "no interpreter state dict");
+        return NULL;
+    }
+    PyObject *fn;
+#if PY_VERSION_HEX >= 0x030D0000
+    /* A strong reference: safe against a concurrent set_dispatcher() on
+       free-threaded builds. */
+    if (PyDict_GetItemStringRef(dict, DISPATCHER_KEY, &fn) < 0) {
+        return NULL;
+    }
+#else
+    /* Not PyDict_GetItemString: it would swallow a MemoryError from
+       creating the key (test_nomemory fails each allocation in turn). */
+    PyObject *key = PyUnicode_FromString(DISPATCHER_KEY);
+    if (key == NULL) {
+        return NULL;
+    }
+    fn = Py_XNewRef(PyDict_GetItemWithError(dict, key));
+    Py_DECREF(key);
+    if (fn == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+#endif
+    if (fn == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "no dispatcher set");
+    }
+    return fn;
+}
 
 /* Interprets what a Python handler returned:
  *   an int code                  -> that code, no exception set
@@ -53,12 +92,13 @@ dispatch(PyObject *aw, int slot, int kind, PyObject *value)
     if (kind != RESULT && PyErr_Occurred()) {
         protocol_violations++;
     }
+    PyObject *dispatcher = get_dispatcher();
     if (dispatcher == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "no dispatcher set");
         return -2;
     }
     PyObject *ret = PyObject_CallFunction(dispatcher, "OiiO", aw, slot,
                                           kind, value);
+    Py_DECREF(dispatcher);
     return handler_code(ret);
 }
 
@@ -108,7 +148,14 @@ callbacks_for(int rslot, int eslot, PyAwaitable_Callback *cb,
 static PyObject *
 set_dispatcher(PyObject *self, PyObject *fn)
 {
-    Py_XSETREF(dispatcher, Py_NewRef(fn));
+    PyObject *dict = PyInterpreterState_GetDict(PyInterpreterState_Get());
+    if (dict == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "no interpreter state dict");
+        return NULL;
+    }
+    if (PyDict_SetItemString(dict, DISPATCHER_KEY, fn) < 0) {
+        return NULL;
+    }
     Py_RETURN_NONE;
 }
 
@@ -848,10 +895,17 @@ exec_module(PyObject *module)
 
 static PyModuleDef_Slot slots[] = {
     {Py_mod_exec, exec_module},
+#if PY_VERSION_HEX >= 0x030C0000
+    /* Nothing is shared between interpreters but the violation counter
+       (atomic) and the API table: test_subinterpreters imports the module
+       into interpreters with their own GIL. */
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
 #ifdef Py_GIL_DISABLED
-    /* The suite uses the module from one thread at a time; without this
-       the free-threaded build would turn the GIL back on when importing
-       it, and the API would not be tested without the GIL. */
+    /* Its functions are safe to call from several threads at once
+       (test_threads does); without this the free-threaded build would
+       turn the GIL back on when importing it, and the API would not be
+       tested without the GIL. */
     {Py_mod_gil, Py_MOD_GIL_NOT_USED},
 #endif
     {0, NULL},
