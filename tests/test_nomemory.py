@@ -4,7 +4,9 @@ Each scenario drives the API through its main paths (a trampoline, a
 chain of items, callbacks and error callbacks, async with, deferred
 calls, saved values, METH_ASYNC, throw, close, cancel).  It runs once to
 count its allocations (_testalloc counts what _testcapi.set_nomemory
-counts: every malloc, calloc and realloc of the three domains), then once
+counts: every malloc, calloc and realloc of the three domains; the
+backport's runtime allocates through PyMem_RawMalloc, so its Rust
+allocations count too), then once
 for each allocation n with exactly that one failing.  Every run must end
 in success or MemoryError: never a crash, never SystemError or another
 exception standing for a lost MemoryError.  The exceptions the scenarios
@@ -208,3 +210,17 @@ def test_each_allocation_fails_in_turn(scenario):
     assert not wrong, f"{len(wrong)} of {count} failures: {wrong}"
     # Nothing was left broken: the scenario still works.
     assert scenario() == expected
+
+
+def test_the_api_allocates_through_cpython():
+    # Saved values live in memory the API allocates: set_nomemory (and
+    # tracemalloc) must see it, or the scenarios above could not fail it.
+    def save():
+        ext.api("SaveArbValuesArray", ext.new(), 2)
+
+    def size():
+        ext.api("ArbValuesSize", ext.new())
+
+    save(), size()  # warm
+    saving = _testalloc.count_allocations(save)[0]
+    assert saving > _testalloc.count_allocations(size)[0]

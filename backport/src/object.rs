@@ -6,6 +6,7 @@
 //! an item is exactly `yield from`: values sent in, `throw()` and `close()`
 //! reach the item that is running.
 
+use crate::alloc;
 use crate::bindings::{PyAwaitable_Callback, PyAwaitable_Error};
 use crate::callbacks::{self, Flow};
 use crate::exceptions::{self, fetch_or_system_error, set_stop_iteration, type_name};
@@ -156,8 +157,12 @@ pub unsafe fn add(this: *mut Awaitable, func: &CStr, item: Item) -> bool {
         State::Done => c"has already finished",
         State::Closing => c"is being closed",
         _ => {
-            (*this).queue.push(item);
-            return true;
+            let Err(item) = (*this).queue.push(item) else {
+                return true;
+            };
+            alloc::no_memory();
+            drop(item);
+            return false;
         }
     };
     PyErr_Format(
@@ -179,12 +184,24 @@ pub unsafe fn set_result(this: *mut Awaitable, result: Owned) {
 /// before.  An exception already set (a failing C function cancelling its
 /// awaitable) is kept: closing the items must neither see nor lose it.
 pub unsafe fn cancel(this: *mut Awaitable) {
-    let items = (*this).queue.cancel();
-    if items.is_empty() {
+    let queue::Cancelled {
+        current,
+        outer,
+        unlisted,
+    } = (*this).queue.cancel();
+    if current.is_empty() && outer.is_empty() && !unlisted {
         return;
     }
     let pending = exceptions::fetch();
-    queue::close_unstarted(items, this.cast());
+    queue::close_unstarted(current, this.cast());
+    for scope in outer {
+        queue::close_unstarted(scope, this.cast());
+    }
+    if unlisted {
+        while let Some(scope) = (*this).queue.take_outer_scope() {
+            queue::close_unstarted(scope, this.cast());
+        }
+    }
     if let Some(pending) = pending {
         exceptions::restore(pending);
     }
@@ -359,7 +376,15 @@ unsafe fn start_next(this: *mut Awaitable) -> Next {
             },
             Item::Defer(cb) => Next::Settle(callbacks::on_defer(this.cast(), cb)),
             Item::With(with) => {
-                let entered = Owned::from_new(PyObject_CallNoArgs(with.enter.as_ptr()));
+                // Room for the block first: once `__aenter__` has run,
+                // entering it must not fail.  Without it, the statement
+                // fails as if `__aenter__` had raised MemoryError.
+                let entered = if (*this).queue.reserve_block() {
+                    Owned::from_new(PyObject_CallNoArgs(with.enter.as_ptr()))
+                } else {
+                    alloc::no_memory();
+                    None
+                };
                 (*this).then = Then::Enter(with);
                 Next::Run(match entered {
                     Some(awaitable) => start_await(this, awaitable),
@@ -477,8 +502,11 @@ unsafe fn shut_down(this: *mut Awaitable, mut error: Option<Owned>) -> Option<Ow
     drop((*this).current.take());
     drop((*this).result.take());
     (*this).then = Then::Idle;
-    let (items, blocks) = (*this).queue.take();
-    queue::close_unstarted(items, this.cast());
+    let (current, mut blocks) = (*this).queue.take();
+    queue::close_unstarted(current, this.cast());
+    for block in &mut blocks {
+        queue::close_unstarted(block.take_scope(), this.cast());
+    }
     for block in blocks {
         error = Some(with::exit_while_closing(&block.exit, error));
     }

@@ -55,10 +55,27 @@ pub struct Block {
     outer: Scope,
 }
 
+impl Block {
+    /// The items queued after the statement, removed (to close).
+    pub fn take_scope(&mut self) -> Scope {
+        std::mem::take(&mut self.outer)
+    }
+}
+
+/// What `Queue::cancel` removed, to close in this order.
+pub struct Cancelled {
+    pub current: Scope,
+    /// The open blocks' scopes that held items, innermost first.
+    pub outer: Vec<Scope>,
+    /// No memory for `outer`: the blocks still hold their items, for
+    /// `Queue::take_outer_scope` to remove one scope at a time.
+    pub unlisted: bool,
+}
+
 /// The items of one nesting level.  The front item is stored inline: most
 /// awaitables queue one item, and that one then costs no allocation.
 #[derive(Default)]
-struct Scope {
+pub struct Scope {
     /// The front item, if it is inline; when it is None, `rest` holds the
     /// front (so order is kept whichever way items arrive).
     head: Option<Item>,
@@ -66,12 +83,24 @@ struct Scope {
 }
 
 impl Scope {
-    fn drain(&mut self) -> impl Iterator<Item = Item> + '_ {
-        self.head.take().into_iter().chain(self.rest.drain(..))
-    }
-
     fn iter(&self) -> impl Iterator<Item = &Item> {
         self.head.iter().chain(&self.rest)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.head.is_none() && self.rest.is_empty()
+    }
+}
+
+/// A scope's items, in order, without allocating (closing items must not
+/// need memory).
+impl IntoIterator for Scope {
+    type Item = Item;
+    type IntoIter =
+        std::iter::Chain<std::option::IntoIter<Item>, std::collections::vec_deque::IntoIter<Item>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.head.into_iter().chain(self.rest)
     }
 }
 
@@ -84,15 +113,20 @@ pub struct Queue {
 }
 
 impl Queue {
+    /// Queues `item`; gives it back if there is no memory for it.
     #[inline]
-    pub fn push(&mut self, item: Item) {
+    pub fn push(&mut self, item: Item) -> Result<(), Item> {
         let scope = &mut self.current;
         if scope.head.is_none() && scope.rest.is_empty() {
             // Nothing to drop in an empty head: skip the generic drop glue.
             std::mem::forget(scope.head.replace(item));
         } else {
+            if scope.rest.try_reserve(1).is_err() {
+                return Err(item);
+            }
             scope.rest.push_back(item);
         }
+        Ok(())
     }
 
     /// The next item of the innermost scope; None when that scope is done
@@ -118,8 +152,16 @@ impl Queue {
             && self.blocks.capacity() == 0
     }
 
-    /// Opens a block: the items queued so far wait until it is left.
+    /// Makes room for one more open block, before `__aenter__` is called,
+    /// so that entering the block cannot fail afterwards.
+    pub fn reserve_block(&mut self) -> bool {
+        self.blocks.try_reserve(1).is_ok()
+    }
+
+    /// Opens a block: the items queued so far wait until it is left.  Its
+    /// room was reserved with `reserve_block`.
     pub fn enter_block(&mut self, exit: Owned, on_error: PyAwaitable_Error) {
+        debug_assert!(self.blocks.len() < self.blocks.capacity());
         let outer = std::mem::take(&mut self.current);
         self.blocks.push(Block {
             exit,
@@ -133,37 +175,61 @@ impl Queue {
     /// None outside any block, checked inline: the end of every awaitable
     /// asks.
     #[inline]
-    pub fn leave_block(&mut self) -> Option<(Block, Vec<Item>)> {
+    pub fn leave_block(&mut self) -> Option<(Block, Scope)> {
         if self.blocks.is_empty() {
             return None;
         }
         self.leave_open_block()
     }
 
-    fn leave_open_block(&mut self) -> Option<(Block, Vec<Item>)> {
+    fn leave_open_block(&mut self) -> Option<(Block, Scope)> {
         let mut block = self.blocks.pop()?;
-        let mut inner = std::mem::replace(&mut self.current, std::mem::take(&mut block.outer));
-        Some((block, inner.drain().collect()))
+        let inner = std::mem::replace(&mut self.current, std::mem::take(&mut block.outer));
+        Some((block, inner))
     }
 
     /// `PyAwaitable_Cancel`: removes every pending item at every level, in
     /// order, for the caller to close.  Open blocks stay open, so their
     /// `__aexit__` still runs, as it would after a `return`.
-    pub fn cancel(&mut self) -> Vec<Item> {
-        let mut items: Vec<Item> = self.current.drain().collect();
-        for block in self.blocks.iter_mut().rev() {
-            items.extend(block.outer.drain());
+    ///
+    /// With blocks open this needs a list of their scopes; without memory
+    /// for it, the items of the blocks' scopes are handed back to be
+    /// released without being closed (the second list, which never
+    /// allocates: its scopes stay where they are until then).
+    pub fn cancel(&mut self) -> Cancelled {
+        let current = std::mem::take(&mut self.current);
+        let mut outer = Vec::new();
+        let open = self.blocks.iter().filter(|b| !b.outer.is_empty()).count();
+        let unlisted = open > 0 && outer.try_reserve_exact(open).is_err();
+        if !unlisted {
+            for block in self.blocks.iter_mut().rev() {
+                if !block.outer.is_empty() {
+                    outer.push(std::mem::take(&mut block.outer));
+                }
+            }
         }
-        items
+        Cancelled {
+            current,
+            outer,
+            unlisted,
+        }
     }
 
-    /// Removes everything: the pending items (to close) and the open blocks
-    /// (innermost first, to exit).
-    pub fn take(&mut self) -> (Vec<Item>, Vec<Block>) {
-        let items = self.cancel();
+    /// The innermost block scope still holding items, emptied (after a
+    /// `cancel` that could not get memory).
+    pub fn take_outer_scope(&mut self) -> Option<Scope> {
+        let block = self.blocks.iter_mut().rev().find(|b| !b.outer.is_empty())?;
+        Some(std::mem::take(&mut block.outer))
+    }
+
+    /// Removes everything: the pending items (to close, innermost scope
+    /// first) and the open blocks (innermost first, to exit).  Allocates
+    /// nothing: the blocks keep their scopes.
+    pub fn take(&mut self) -> (Scope, Vec<Block>) {
+        let current = std::mem::take(&mut self.current);
         let mut blocks = std::mem::take(&mut self.blocks);
         blocks.reverse();
-        (items, blocks)
+        (current, blocks)
     }
 
     /// Every object the queue holds a reference to (for GC traversal).
@@ -296,7 +362,7 @@ pub unsafe fn close_iter(obj: *mut PyObject) -> Option<Owned> {
 /// Drops items that will never run.  Coroutines (native ones and our own
 /// awaitables) are closed first so they do not warn that they were never
 /// awaited: the awaitable took responsibility for them.
-pub unsafe fn close_unstarted(items: Vec<Item>, owner: *mut PyObject) {
+pub unsafe fn close_unstarted(items: impl IntoIterator<Item = Item>, owner: *mut PyObject) {
     for item in items {
         let Item::Await { awaitable, .. } = item else {
             continue;

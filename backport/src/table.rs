@@ -6,6 +6,7 @@
 //! SystemError, an object of another type a TypeError, a NULL argument a
 //! ValueError, a bad index an IndexError.
 
+use crate::alloc;
 use crate::bindings::{
     _PyAwaitable_API, _PyAwaitable_API_VERSION, PyAwaitable_Callback, PyAwaitable_Defer,
     PyAwaitable_Error,
@@ -187,12 +188,16 @@ unsafe extern "C" fn async_with(
     let Ok((enter, exit)) = with::lookup(func, ctx) else {
         return -1;
     };
-    let item = Item::With(Box::new(With {
+    let Some(with) = alloc::try_box(With {
         enter,
         exit,
         body,
         on_error: err,
-    }));
+    }) else {
+        alloc::no_memory();
+        return -1;
+    };
+    let item = Item::With(with);
     if !object::add(this, func, item) {
         return -1;
     }
@@ -283,9 +288,10 @@ unsafe extern "C" fn save_values(
         );
         return -1;
     }
-    (*this)
-        .values
-        .save(values.iter().map(|&v| Owned::from_borrowed(v)));
+    if !(*this).values.save(values) {
+        alloc::no_memory();
+        return -1;
+    }
     0
 }
 
@@ -369,10 +375,13 @@ unsafe extern "C" fn save_arb_values(
     let Some(len) = array_len(func, n, values) else {
         return -1;
     };
-    if len > 0 {
-        (*this)
+    if len > 0
+        && !(*this)
             .values
-            .save_arbitrary(slice::from_raw_parts(values, len));
+            .save_arbitrary(slice::from_raw_parts(values, len))
+    {
+        alloc::no_memory();
+        return -1;
     }
     0
 }

@@ -5,6 +5,7 @@
 //! references held until the awaitable is freed (or cleared by GC);
 //! arbitrary values are `void *` that are never dereferenced or freed.
 
+use crate::alloc;
 use crate::refs::Owned;
 use pyo3_ffi::{PyObject, Py_ssize_t};
 use std::ffi::c_void;
@@ -48,8 +49,12 @@ impl Values {
         self.0.is_none()
     }
 
-    fn store(&mut self) -> &mut Store {
-        self.0.get_or_insert_with(Box::default)
+    /// The store, made on first use; None without memory for it.
+    fn store(&mut self) -> Option<&mut Store> {
+        if self.0.is_none() {
+            self.0 = Some(alloc::try_box(Store::default())?);
+        }
+        self.0.as_deref_mut()
     }
 
     fn objects_slice(&self) -> &[Owned] {
@@ -60,8 +65,23 @@ impl Values {
         self.0.as_ref().map_or(&[], |s| &s.arbitrary)
     }
 
-    pub fn save(&mut self, values: impl IntoIterator<Item = Owned>) {
-        self.store().objects.extend(values);
+    /// Saves new references to `values`; false, with nothing saved,
+    /// without memory for them.
+    ///
+    /// # Safety
+    /// Each value is a live object (not NULL), and the caller is attached.
+    #[must_use]
+    pub unsafe fn save(&mut self, values: &[*mut PyObject]) -> bool {
+        let Some(store) = self.store() else {
+            return false;
+        };
+        if store.objects.try_reserve(values.len()).is_err() {
+            return false;
+        }
+        store
+            .objects
+            .extend(values.iter().map(|&v| Owned::from_borrowed(v)));
+        true
     }
 
     /// The first `n` values, in save order (borrowed).
@@ -77,8 +97,9 @@ impl Values {
     /// Replaces a value; the old one is returned so the caller releases it
     /// after the awaitable is consistent again (its finalizer may run code).
     pub fn set(&mut self, index: Py_ssize_t, value: Owned) -> Result<Owned, Refused> {
-        let i = slot(index, self.len())?;
-        Ok(std::mem::replace(&mut self.store().objects[i], value))
+        let objects = self.0.as_mut().map_or(&mut [][..], |s| &mut s.objects[..]);
+        let i = slot(index, objects.len())?;
+        Ok(std::mem::replace(&mut objects[i], value))
     }
 
     pub fn get(&self, index: Py_ssize_t) -> Result<*mut PyObject, Refused> {
@@ -91,10 +112,17 @@ impl Values {
         self.objects_slice().len()
     }
 
-    pub fn save_arbitrary(&mut self, values: &[*mut c_void]) {
-        if !values.is_empty() {
-            self.store().arbitrary.extend_from_slice(values);
+    /// False, with nothing saved, without memory for them.
+    #[must_use]
+    pub fn save_arbitrary(&mut self, values: &[*mut c_void]) -> bool {
+        let Some(store) = self.store() else {
+            return false;
+        };
+        if store.arbitrary.try_reserve(values.len()).is_err() {
+            return false;
         }
+        store.arbitrary.extend_from_slice(values);
+        true
     }
 
     pub fn unpack_arbitrary(&self, n: Py_ssize_t, out: &mut [*mut c_void]) -> Result<(), Refused> {
@@ -105,8 +133,12 @@ impl Values {
     }
 
     pub fn set_arbitrary(&mut self, index: Py_ssize_t, value: *mut c_void) -> Result<(), Refused> {
-        let i = slot(index, self.len_arbitrary())?;
-        self.store().arbitrary[i] = value;
+        let arbitrary = self
+            .0
+            .as_mut()
+            .map_or(&mut [][..], |s| &mut s.arbitrary[..]);
+        let i = slot(index, arbitrary.len())?;
+        arbitrary[i] = value;
         Ok(())
     }
 
@@ -143,8 +175,8 @@ mod tests {
     #[test]
     fn arbitrary_values_keep_save_order_across_calls() {
         let mut values = Values::default();
-        values.save_arbitrary(&arb(2));
-        values.save_arbitrary(&arb(1));
+        assert!(values.save_arbitrary(&arb(2)));
+        assert!(values.save_arbitrary(&arb(1)));
         let mut out = [std::ptr::null_mut(); 3];
         assert!(values.unpack_arbitrary(3, &mut out).is_ok());
         assert_eq!(out, [1 as *mut c_void, 2 as _, 1 as _]);
@@ -154,7 +186,7 @@ mod tests {
     #[test]
     fn unpacking_more_than_saved_is_refused() {
         let mut values = Values::default();
-        values.save_arbitrary(&arb(1));
+        assert!(values.save_arbitrary(&arb(1)));
         let mut out = [std::ptr::null_mut(); 2];
         assert!(matches!(
             values.unpack_arbitrary(2, &mut out),
@@ -173,7 +205,7 @@ mod tests {
     #[test]
     fn bad_indexes_are_refused() {
         let mut values = Values::default();
-        values.save_arbitrary(&arb(2));
+        assert!(values.save_arbitrary(&arb(2)));
         for index in [-1, 2, Py_ssize_t::MAX] {
             assert!(matches!(
                 values.get_arbitrary(index),
