@@ -47,6 +47,7 @@
 //! | `error` | [`Error`] |
 //! | `awaitable` | [`Awaitable`] and its methods |
 //! | `callbacks` | closures as C callbacks: the trampolines |
+//! | `with` | closures as the callbacks of `async with` |
 //! | `table` | [`init`]: the runtime's capsule |
 //! | [`embed`] | an embedded interpreter with the runtime (tests, examples) |
 //! | `with_pyo3` | conversions to and from PyO3 types (feature `pyo3`) |
@@ -60,6 +61,7 @@ mod object;
 mod table;
 #[cfg(test)]
 mod tests;
+mod with;
 #[cfg(feature = "pyo3")]
 mod with_pyo3;
 

@@ -6,6 +6,8 @@ use pyo3_ffi::*;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+mod async_with;
+
 const HELPERS: &str = r#"
 import types
 
