@@ -30,7 +30,9 @@ mod table;
 mod values;
 mod with;
 
-pub use rust::{embed, init, AsObject, Attached, Awaitable, Error, Object, Owned};
+pub use rust::{
+    add_functions, embed, init, AsObject, Attached, Awaitable, Error, Object, Owned, METH_ASYNC,
+};
 
 /// Entry point of `pyawaitable_backport._runtime` (multi-phase init).
 ///

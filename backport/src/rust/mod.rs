@@ -45,6 +45,7 @@
 //! | `attached` | the [`Attached`] token |
 //! | `object` | [`Object`], [`Owned`], [`AsObject`] |
 //! | `error` | [`Error`] |
+//! | `functions` | [`add_functions`], [`METH_ASYNC`]: async functions in a method table |
 //! | `awaitable` | [`Awaitable`] and its methods |
 //! | `callbacks` | closures as C callbacks: the trampolines |
 //! | `with` | closures as the callbacks of `async with` |
@@ -57,6 +58,7 @@ mod awaitable;
 mod callbacks;
 pub mod embed;
 mod error;
+mod functions;
 mod object;
 mod table;
 #[cfg(test)]
@@ -68,5 +70,6 @@ mod with_pyo3;
 pub use attached::Attached;
 pub use awaitable::Awaitable;
 pub use error::Error;
+pub use functions::{add_functions, METH_ASYNC};
 pub use object::{AsObject, Object, Owned};
 pub use table::init;
