@@ -194,7 +194,7 @@ impl<'py> Awaitable<'py> {
     ///
     /// A closure that panics raises `RuntimeError` (`PanicException` with
     /// the `pyo3` feature) as `-2` does, when panics unwind; with
-    /// `panic = "abort"` the process aborts, as for any panic.
+    /// `panic = "abort"` the process aborts (see [Panics](crate::rust#panics)).
     ///
     /// ```
     /// # use pyawaitable_backport::{embed, Awaitable, Error, Object};
