@@ -14,7 +14,13 @@ use std::ffi::c_int;
 /// its result (a new reference; callbacks may set another), or NULL with an
 /// exception set, which the call raises.  The caller gets the awaitable.
 /// Stock CPython ignores the bit: register the table with
-/// [`add_functions`].
+/// [`add_functions`] (whose example uses it).
+///
+/// ```
+/// // The value pyawaitable.h defines, free among CPython's METH_ flags.
+/// assert_eq!(pyawaitable_backport::METH_ASYNC, 0x0400);
+/// assert_eq!(pyawaitable_backport::METH_ASYNC & pyo3_ffi::METH_COEXIST, 0);
+/// ```
 pub const METH_ASYNC: c_int = crate::bindings::METH_ASYNC as c_int;
 
 /// `PyAwaitable_AddFunctions()`: adds every entry of a NULL-terminated
