@@ -117,6 +117,21 @@ prepare() {
     "$venv/bin/python" "$root/tests/build.py" "$cache/ext/$version" >/dev/null
 }
 
+# run_demo VENV: the demo extension (backport/examples/demo) built into VENV
+# the way an extension author would (setup.py against the installed
+# backport's header, pip without build isolation, from a temporary copy so
+# the tree stays clean), then run under asyncio, uvloop and trio, each
+# result checked.  VENV has the backport, setuptools, uvloop and trio.
+run_demo() {
+    local venv=$1 tmp rc=0
+    tmp=$(mktemp -d)
+    cp "$root"/backport/examples/demo/{demo.c,setup.py} "$tmp"
+    "$venv/bin/pip" install -q --no-build-isolation --no-deps --force-reinstall "$tmp" || rc=$?
+    rm -rf "$tmp"
+    [ $rc -eq 0 ] || { echo "building the demo failed" >&2; return $rc; }
+    "$venv/bin/python" "$root/backport/examples/demo/run_demo.py"
+}
+
 # EXAMPLES: the example projects in backport/examples, each built with its
 # own build backend.
 EXAMPLES=(setuptools meson scikit-build asgi)

@@ -38,7 +38,9 @@ mod with;
 #[global_allocator]
 static ALLOCATOR: alloc::PyMemRaw = alloc::PyMemRaw;
 
-pub use rust::{embed, init, AsObject, Attached, Awaitable, Error, Object, Owned};
+pub use rust::{
+    add_functions, embed, init, AsObject, Attached, Awaitable, Error, Object, Owned, METH_ASYNC,
+};
 
 /// Entry point of `pyawaitable_backport._runtime` (multi-phase init).
 ///

@@ -194,7 +194,7 @@ impl<'py> Awaitable<'py> {
     ///
     /// A closure that panics raises `RuntimeError` (`PanicException` with
     /// the `pyo3` feature) as `-2` does, when panics unwind; with
-    /// `panic = "abort"` the process aborts, as for any panic.
+    /// `panic = "abort"` the process aborts (see [Panics](crate::rust#panics)).
     ///
     /// ```
     /// # use pyawaitable_backport::{embed, Awaitable, Error, Object};
@@ -273,6 +273,102 @@ impl<'py> Awaitable<'py> {
         F: for<'a> FnOnce(&Awaitable<'a>) -> Result<(), Error> + 'static,
     {
         callbacks::defer(self, f)
+    }
+
+    /// Queues `async with ctx as value:` whose block starts with
+    /// `on_enter(aw, value)` (`PyAwaitable_AsyncWith`).
+    ///
+    /// `ctx` must have `__aenter__` and `__aexit__` (a `TypeError` now
+    /// otherwise).  When the queue reaches the statement, `__aenter__()` is
+    /// awaited and `on_enter` gets its value; everything queued while the
+    /// block is open (by `on_enter`, or by the closures of the items it
+    /// queues) runs inside the block, before `__aexit__`.  An `Err` from
+    /// `on_enter`, or an exception from an item inside, ends the block:
+    /// `__aexit__` gets it and may suppress it.  What propagates out of the
+    /// statement propagates to whoever awaits `aw`.
+    ///
+    /// Closures that capture nothing are handed to the C API directly;
+    /// capturing ones are reached through a small wrapper context manager
+    /// (`ctx`'s methods are still the ones called, with the same values).
+    ///
+    /// ```
+    /// # use pyawaitable_backport::{embed, Awaitable};
+    /// # embed::run(|attached| {
+    /// embed::exec(attached, "
+    /// class Lock:
+    ///     async def __aenter__(self):
+    ///         log.append('acquired')
+    ///     async def __aexit__(self, *exc_info):
+    ///         log.append('released')
+    /// log = []
+    /// ")?;
+    /// let lock = embed::eval(attached, "Lock()")?;
+    /// let work = embed::eval(attached, "__import__('asyncio').sleep(0, 'done')")?.unbind();
+    /// // async with lock: return await work
+    /// let aw = Awaitable::new(attached)?;
+    /// aw.async_with(&lock, move |aw, _| {
+    ///     // Inside the block: awaited before __aexit__.
+    ///     aw.await_(&work.bind(aw.attached()), |aw, value| aw.set_result(&value))
+    /// })?;
+    /// assert_eq!(format!("{:?}", embed::drive(aw.as_object())?), "'done'");
+    /// assert_eq!(format!("{:?}", embed::eval(attached, "log")?), "['acquired', 'released']");
+    /// # Ok::<(), pyawaitable_backport::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn async_with<F>(&self, ctx: &impl AsObject<'py>, on_enter: F) -> Result<(), Error>
+    where
+        F: for<'a> FnOnce(&Awaitable<'a>, Object<'a>) -> Result<(), Error> + 'static,
+    {
+        super::with::async_with(self, ctx.object_ptr(), on_enter, None::<callbacks::NoError>)
+    }
+
+    /// As [`async_with`](Self::async_with), with an error closure for the
+    /// whole statement: it gets what would propagate out of it, whether
+    /// `__aenter__` raised, or the block ended with an exception that
+    /// `__aexit__` did not suppress, or `__aexit__` raised.  Its return
+    /// means what it does for [`await_with_error`](Self::await_with_error);
+    /// after `Ok(())` the items queued after the statement run.  It is not
+    /// called while the awaitable is being closed (`close()`, finalization),
+    /// as no callback is then.
+    ///
+    /// ```
+    /// # use pyawaitable_backport::{embed, Awaitable, Error, Object};
+    /// # embed::run(|attached| {
+    /// embed::exec(attached, "
+    /// class Transaction:
+    ///     async def __aenter__(self):
+    ///         return self
+    ///     async def __aexit__(self, exc_type, exc, tb):
+    ///         self.rolled_back = exc is not None
+    /// transaction = Transaction()
+    /// ")?;
+    /// let transaction = embed::eval(attached, "transaction")?;
+    /// let aw = Awaitable::new(attached)?;
+    /// aw.async_with_error(
+    ///     &transaction,
+    ///     |aw, _| Err(Error::builtin(aw.attached(), "ValueError", "bad row")),
+    ///     |aw, exc| {
+    ///         // The transaction was rolled back; answer None instead.
+    ///         assert_eq!(exc.message(aw.attached()), "ValueError: bad row");
+    ///         aw.set_result(&Object::none(aw.attached()))
+    ///     },
+    /// )?;
+    /// assert!(embed::drive(aw.as_object()).is_ok());
+    /// assert_eq!(format!("{:?}", embed::eval(attached, "transaction.rolled_back")?), "True");
+    /// # Ok::<(), pyawaitable_backport::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn async_with_error<F, G>(
+        &self,
+        ctx: &impl AsObject<'py>,
+        on_enter: F,
+        on_error: G,
+    ) -> Result<(), Error>
+    where
+        F: for<'a> FnOnce(&Awaitable<'a>, Object<'a>) -> Result<(), Error> + 'static,
+        G: for<'a> FnOnce(&Awaitable<'a>, Error) -> Result<(), Error> + 'static,
+    {
+        super::with::async_with(self, ctx.object_ptr(), on_enter, Some(on_error))
     }
 
     /// Sets the value that awaiting this awaitable returns

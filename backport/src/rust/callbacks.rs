@@ -43,7 +43,7 @@ struct Pending<F, G> {
 
 /// Whether a closure can be conjured in its trampoline instead of stored:
 /// zero-sized, and nothing to drop if it never runs.
-const fn stateless<T>() -> bool {
+pub(super) const fn stateless<T>() -> bool {
     mem::size_of::<T>() == 0 && !mem::needs_drop::<T>()
 }
 
@@ -234,20 +234,26 @@ unsafe fn unpack<'py, T>(
 /// Runs `f` with the trampoline's token, turning a panic into a Python
 /// exception and code -2.  With `panic = "abort"`, a panic aborts first.
 #[inline(always)]
-fn enter(f: impl for<'py> FnOnce(Attached<'py>) -> c_int) -> c_int {
+pub(super) fn enter(f: impl for<'py> FnOnce(Attached<'py>) -> c_int) -> c_int {
+    guarded(f, -2)
+}
+
+/// Runs `f` attached, as [`enter`]; a panic raises and returns `on_panic`.
+#[inline(always)]
+pub(super) fn guarded<R>(f: impl for<'py> FnOnce(Attached<'py>) -> R, on_panic: R) -> R {
     match panic::catch_unwind(AssertUnwindSafe(|| attach(f))) {
-        Ok(code) => code,
+        Ok(value) => value,
         Err(payload) => {
-            // SAFETY: the runtime called us attached.
+            // SAFETY: C called us attached.
             raise_panic(unsafe { Attached::assume() }, payload);
-            -2
+            on_panic
         }
     }
 }
 
 #[cfg(not(feature = "pyo3"))]
 #[inline(always)]
-fn attach<R>(f: impl for<'py> FnOnce(Attached<'py>) -> R) -> R {
+pub(super) fn attach<R>(f: impl for<'py> FnOnce(Attached<'py>) -> R) -> R {
     // SAFETY: the runtime calls callbacks attached, for the whole call.
     f(unsafe { Attached::assume() })
 }
@@ -257,7 +263,7 @@ fn attach<R>(f: impl for<'py> FnOnce(Attached<'py>) -> R) -> R {
 /// at once rather than deferred.
 #[cfg(feature = "pyo3")]
 #[inline(always)]
-fn attach<R>(f: impl for<'py> FnOnce(Attached<'py>) -> R) -> R {
+pub(super) fn attach<R>(f: impl for<'py> FnOnce(Attached<'py>) -> R) -> R {
     pyo3::Python::attach(|py| f(py.into()))
 }
 
@@ -286,7 +292,7 @@ fn raise_panic(attached: Attached<'_>, payload: Box<dyn Any + Send>) {
 }
 
 /// The code for a result callback's return.
-fn result_code(attached: Attached<'_>, result: Result<(), Error>) -> c_int {
+pub(super) fn result_code(attached: Attached<'_>, result: Result<(), Error>) -> c_int {
     match result {
         Ok(()) => 0,
         Err(err) => {
@@ -299,7 +305,11 @@ fn result_code(attached: Attached<'_>, result: Result<(), Error>) -> c_int {
 
 /// The code for an error callback's return: the error it was given means
 /// re-raise (-1), another one raise that (-2).
-fn error_code(attached: Attached<'_>, exc: &Object<'_>, result: Result<(), Error>) -> c_int {
+pub(super) fn error_code(
+    attached: Attached<'_>,
+    exc: &Object<'_>,
+    result: Result<(), Error>,
+) -> c_int {
     match result {
         Ok(()) => 0,
         Err(err) if err.value(attached).as_ptr() == exc.as_ptr() => -1,
@@ -316,12 +326,15 @@ fn error_code(attached: Attached<'_>, exc: &Object<'_>, result: Result<(), Error
 /// # Safety
 /// `aw` is one of the runtime's awaitables, alive for the call.
 #[inline(always)]
-unsafe fn borrow<'py>(attached: Attached<'py>, aw: *mut PyObject) -> ManuallyDrop<Awaitable<'py>> {
+pub(super) unsafe fn borrow<'py>(
+    attached: Attached<'py>,
+    aw: *mut PyObject,
+) -> ManuallyDrop<Awaitable<'py>> {
     let object = Object::from_owned_ptr(attached, aw).expect("non-NULL awaitable");
     ManuallyDrop::new(Awaitable::from_object_unchecked(object))
 }
 
-unsafe extern "C" fn direct_result<F>(aw: *mut PyObject, result: *mut PyObject) -> c_int
+pub(super) unsafe extern "C" fn direct_result<F>(aw: *mut PyObject, result: *mut PyObject) -> c_int
 where
     F: for<'a> FnOnce(&Awaitable<'a>, Object<'a>) -> Result<(), Error> + 'static,
 {
@@ -332,7 +345,7 @@ where
     })
 }
 
-unsafe extern "C" fn direct_error<G>(aw: *mut PyObject, exc: *mut PyObject) -> c_int
+pub(super) unsafe extern "C" fn direct_error<G>(aw: *mut PyObject, exc: *mut PyObject) -> c_int
 where
     G: for<'a> FnOnce(&Awaitable<'a>, Error) -> Result<(), Error> + 'static,
 {
@@ -412,7 +425,7 @@ where
 }
 
 #[cold]
-fn called_twice(attached: Attached<'_>) -> Error {
+pub(super) fn called_twice(attached: Attached<'_>) -> Error {
     unsafe {
         Error::raw(
             attached,

@@ -40,13 +40,43 @@
 //! .unwrap();
 //! ```
 //!
+//! # Panics
+//!
+//! C calls every closure of this API (and drops what a closure captured)
+//! through a trampoline that runs it inside [`std::panic::catch_unwind`],
+//! since a panic must not unwind into C.  What a panic then does depends on
+//! the panic strategy the extension is built with (its workspace's profile,
+//! which applies to this crate as a dependency too):
+//!
+//! - `panic = "unwind"` (Cargo's default): the panic raises
+//!   `RuntimeError("a Rust callback panicked: <message>")` (PyO3's
+//!   `PanicException` with the `pyo3` feature), as a closure returning
+//!   `Err(e.propagate())` (code -2) would: a result closure's error closure
+//!   is skipped, a panic in an `async with` block goes to `__aexit__`, and
+//!   one in an error closure replaces the exception, which becomes its
+//!   `__context__`.  A payload that is not a string shows as
+//!   `Box<dyn Any>`.  A panic while dropping a closure's captures (its
+//!   awaitable was freed before it ran) is caught and discarded: nothing can
+//!   be raised there.
+//! - `panic = "abort"`: nothing is caught; the panic hook prints the message
+//!   and the process aborts.  The runtime module is built so (the
+//!   repository's root workspace), where no panic is expected.  An
+//!   extension that relies on panics becoming exceptions can refuse to
+//!   build otherwise: `#[cfg(panic = "abort")] compile_error!("...");`.
+//!
+//! An extension's own `extern "C"` entry points are not covered: a panic
+//! there aborts under either strategy, as for any `extern "C"` function
+//! (PyO3's `#[pyfunction]` catches its own).
+//!
 //! | module | holds |
 //! |--------|-------|
 //! | `attached` | the [`Attached`] token |
 //! | `object` | [`Object`], [`Owned`], [`AsObject`] |
 //! | `error` | [`Error`] |
+//! | `functions` | [`add_functions`], [`METH_ASYNC`]: async functions in a method table |
 //! | `awaitable` | [`Awaitable`] and its methods |
 //! | `callbacks` | closures as C callbacks: the trampolines |
+//! | `with` | closures as the callbacks of `async with` |
 //! | `table` | [`init`]: the runtime's capsule |
 //! | [`embed`] | an embedded interpreter with the runtime (tests, examples) |
 //! | `with_pyo3` | conversions to and from PyO3 types (feature `pyo3`) |
@@ -56,15 +86,18 @@ mod awaitable;
 mod callbacks;
 pub mod embed;
 mod error;
+mod functions;
 mod object;
 mod table;
 #[cfg(test)]
 mod tests;
+mod with;
 #[cfg(feature = "pyo3")]
 mod with_pyo3;
 
 pub use attached::Attached;
 pub use awaitable::Awaitable;
 pub use error::Error;
+pub use functions::{add_functions, METH_ASYNC};
 pub use object::{AsObject, Object, Owned};
 pub use table::init;

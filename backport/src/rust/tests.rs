@@ -6,6 +6,8 @@ use pyo3_ffi::*;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+mod async_with;
+
 const HELPERS: &str = r#"
 import types
 
@@ -667,4 +669,37 @@ mod with_pyo3 {
             aw.extract::<Awaitable<'_>>().unwrap().cancel();
         });
     }
+}
+
+unsafe extern "C" fn never_called(
+    _: *mut PyObject,
+    _: *mut PyObject,
+    _: *mut PyObject,
+) -> *mut PyObject {
+    unreachable!("registration fails")
+}
+
+#[test]
+fn add_functions_rejects_invalid_flags() {
+    static mut BAD: [PyMethodDef; 2] = [
+        PyMethodDef {
+            ml_name: c"bad".as_ptr(),
+            ml_meth: PyMethodDefPointer {
+                PyCFunctionWithKeywords: never_called,
+            },
+            ml_flags: METH_O | METH_CLASS | METH_STATIC | crate::METH_ASYNC,
+            ml_doc: std::ptr::null(),
+        },
+        PyMethodDef::zeroed(),
+    ];
+    with_python(|a| {
+        let module = unsafe { Object::from_owned_ptr(a, PyModule_New(c"m".as_ptr())) }.unwrap();
+        let err =
+            unsafe { add_functions(&module, std::ptr::addr_of_mut!(BAD).cast()) }.unwrap_err();
+        assert!(
+            err.is_instance(a, &Object::builtin(a, "SystemError").unwrap()),
+            "{err:?}"
+        );
+        assert!(err.message(a).contains("bad"), "{}", err.message(a));
+    });
 }

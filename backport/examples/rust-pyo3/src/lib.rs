@@ -83,6 +83,60 @@ fn or_default<'py>(
     Ok(aw)
 }
 
+/// ```python
+/// async def locked(lock, coro):
+///     async with lock:
+///         return await coro
+/// ```
+///
+/// The body closure captures the coroutine; what it queues runs inside the
+/// block, so the lock is held while `coro` runs and released after, also
+/// when `coro` raises.
+#[pyfunction]
+fn locked<'py>(lock: Bound<'py, PyAny>, coro: Py<PyAny>) -> PyResult<Awaitable<'py>> {
+    let aw = Awaitable::new(lock.py().into())?;
+    aw.async_with(&lock, move |aw, _| {
+        aw.await_(&coro.into_bound(aw.py()), |aw, value| aw.set_result(&value))
+    })?;
+    Ok(aw)
+}
+
+/// ```python
+/// async def rolled_back(transaction, *exceptions):
+///     try:
+///         async with transaction as t:
+///             await t.fail()
+///     except exceptions as exc:
+///         return repr(exc)
+/// ```
+///
+/// The statement's error closure sees what propagates out of it (here after
+/// `__aexit__` has seen it too) and may swallow it.
+#[pyfunction]
+#[pyo3(signature = (transaction, *exceptions))]
+fn rolled_back<'py>(
+    transaction: Bound<'py, PyAny>,
+    exceptions: Py<pyo3::types::PyTuple>,
+) -> PyResult<Awaitable<'py>> {
+    let aw = Awaitable::new(transaction.py().into())?;
+    aw.async_with_error(
+        &transaction,
+        |aw, t| {
+            let failing = t.into_bound().call_method0("fail")?;
+            aw.await_ignore(&failing)
+        },
+        move |aw, exc: Error| {
+            let value = exc.value(aw.attached()).into_bound();
+            if value.is_instance(exceptions.bind(aw.py()))? {
+                aw.set_result(&value.repr()?)
+            } else {
+                Err(exc)
+            }
+        },
+    )?;
+    Ok(aw)
+}
+
 /// `async def passthrough(coro): return await coro`, with a closure that
 /// captures nothing: queued directly, no child awaitable (see
 /// `tests/bench.py`).
@@ -121,6 +175,8 @@ fn rust_pyo3_example(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(double, m)?)?;
     m.add_function(wrap_pyfunction!(fetch_then_store, m)?)?;
     m.add_function(wrap_pyfunction!(or_default, m)?)?;
+    m.add_function(wrap_pyfunction!(locked, m)?)?;
+    m.add_function(wrap_pyfunction!(rolled_back, m)?)?;
     m.add_function(wrap_pyfunction!(passthrough, m)?)?;
     m.add_function(wrap_pyfunction!(passthrough_capturing, m)?)?;
     m.add_function(wrap_pyfunction!(panics, m)?)?;

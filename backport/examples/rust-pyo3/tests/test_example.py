@@ -102,6 +102,62 @@ def test_panic_is_an_exception(backend):
     assert type(info.value).__name__ == "PanicException"
 
 
+def make_lock(backend):
+    return asyncio.Lock() if backend == "asyncio" else trio.Lock()
+
+
+def test_locked_holds_the_lock_while_the_coroutine_runs(backend):
+    async def work(lock):
+        await sleep(backend)
+        return lock.locked()
+
+    async def fail(lock):
+        await sleep(backend)
+        raise KeyError(lock.locked())
+
+    async def main():
+        lock = make_lock(backend)
+        held = await ex.locked(lock, work(lock))
+        with pytest.raises(KeyError) as info:
+            await ex.locked(lock, fail(lock))
+        return held, info.value.args, lock.locked()
+
+    # Held inside the block, released after it, also when it raised.
+    assert run(backend, main) == (True, (True,), False)
+
+
+class Transaction:
+    def __init__(self, backend, error):
+        self.backend, self.error, self.log = backend, error, []
+
+    async def __aenter__(self):
+        await sleep(self.backend)
+        self.log.append("begin")
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb):
+        await sleep(self.backend)
+        self.log.append("rollback" if exc else "commit")
+
+    async def fail(self):
+        await sleep(self.backend)
+        raise self.error
+
+
+def test_rolled_back_error_closure(backend):
+    async def main():
+        swallowed = Transaction(backend, KeyError("k"))
+        result = await ex.rolled_back(swallowed, LookupError)
+        passed_on = Transaction(backend, ValueError("v"))
+        with pytest.raises(ValueError):
+            await ex.rolled_back(passed_on, LookupError)
+        return result, swallowed.log, passed_on.log
+
+    result, swallowed, passed_on = run(backend, main)
+    assert result == "KeyError('k')"
+    assert swallowed == passed_on == ["begin", "rollback"]
+
+
 def test_cancellation_reaches_the_coroutine():
     cleaned = []
 
