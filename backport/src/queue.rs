@@ -121,7 +121,8 @@ impl Queue {
             // Nothing to drop in an empty head: skip the generic drop glue.
             std::mem::forget(scope.head.replace(item));
         } else {
-            if scope.rest.try_reserve(1).is_err() {
+            // Only a full deque needs to grow: one compare on the way.
+            if scope.rest.len() == scope.rest.capacity() && scope.rest.try_reserve(1).is_err() {
                 return Err(item);
             }
             scope.rest.push_back(item);
