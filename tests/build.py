@@ -3,7 +3,9 @@
 The same sources are compiled against the backport's header on stock
 interpreters and against the native API on a patched interpreter; the
 interpreter's own sysconfig gives the compiler and its include directory
-(and with it Py_DEBUG / Py_GIL_DISABLED from pyconfig.h).
+(and with it Py_DEBUG / Py_GIL_DISABLED from pyconfig.h).  An interpreter
+built with sanitizers (tools/build-cpython --variant asan) passes its
+-fsanitize flags on: the extensions are instrumented like it.
 """
 
 import hashlib
@@ -18,6 +20,16 @@ HERE = pathlib.Path(__file__).resolve().parent
 REPO_INCLUDE = HERE.parent / "backport" / "python" / "pyawaitable_backport" / "include"
 WARNINGS = ["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
             "-Wno-missing-field-initializers", "-Wno-cast-function-type"]
+
+
+def sanitizer_flags():
+    """The interpreter's own sanitizer flags (-fsanitize=..., and what
+    goes with them), to compile the extensions as it was compiled.  The
+    runtime is linked into the interpreter, so the extensions link none."""
+    flags = shlex.split(sysconfig.get_config_var("CFLAGS") or "")
+    return [flag for flag in dict.fromkeys(flags)
+            if flag.startswith(("-fsanitize", "-fno-sanitize"))
+            or flag == "-fno-omit-frame-pointer"]
 
 
 def pyawaitable_include():
@@ -56,7 +68,7 @@ def build(name, out_dir, source=None):
         return out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     cc = shlex.split(sysconfig.get_config_var("CC") or "cc")
-    cmd = [*cc, "-shared", "-fPIC", "-O1", "-g", *WARNINGS,
+    cmd = [*cc, "-shared", "-fPIC", "-O1", "-g", *WARNINGS, *sanitizer_flags(),
            "-I", sysconfig.get_paths()["include"], "-I", include,
            *map(str, sources), "-o", str(target)]
     subprocess.run(cmd, check=True)

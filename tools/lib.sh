@@ -87,9 +87,17 @@ make_venv() {
     fi
 }
 
+# is_asan_python PYTHON: whether PYTHON was built with AddressSanitizer
+# (tools/build-cpython --variant asan).
+is_asan_python() {
+    "$1" -c 'import sys, sysconfig
+sys.exit("--with-address-sanitizer" not in sysconfig.get_config_var("CONFIG_ARGS"))'
+}
+
 # prepare X.Y: a venv for CPython X.Y with the test dependencies, the
 # backport wheel built from this tree and installed, and the C test
-# extension built into $cache/ext/X.Y.  Prints nothing on success but
+# extension built into $cache/ext/X.Y; for an interpreter built with ASan,
+# both instrumented like it (see tests/build.py for the extensions).  Prints nothing on success but
 # maturin's progress; sets $venv.
 #
 # prepare NAME PYTHON [native]: the same for the interpreter PYTHON (e.g.
@@ -110,8 +118,21 @@ prepare() {
     else
         ensure_maturin || return 1
         rm -rf "$wheels"
-        (cd "$root/backport" && "$cache/tools/bin/maturin" build --quiet --release \
-            --interpreter "$venv/bin/python" --out "$wheels") || return 1
+        local -a sanitized=() sanitized_target=()
+        if is_asan_python "$venv/bin/python"; then
+            # The interpreter carries ASan's runtime (clang links it into
+            # the executable and exports it); the backport only needs the
+            # instrumentation, which stable rustc gives behind
+            # RUSTC_BOOTSTRAP, and links no runtime into a cdylib.  With
+            # --target, RUSTFLAGS leave the build scripts alone.  A target
+            # directory of its own: other flags would rebuild everything.
+            sanitized=(env RUSTC_BOOTSTRAP=1
+                       "RUSTFLAGS=-Zsanitizer=address -Cforce-frame-pointers=yes"
+                       "CARGO_TARGET_DIR=$cache/target-asan")
+            sanitized_target=(--target "$(rustc -vV | sed -n 's/^host: //p')")
+        fi
+        (cd "$root/backport" && "${sanitized[@]}" "$cache/tools/bin/maturin" build --quiet --release \
+            --interpreter "$venv/bin/python" --out "$wheels" "${sanitized_target[@]}") || return 1
         "$venv/bin/pip" install -q --force-reinstall --no-deps "$wheels"/*.whl || return 1
     fi
     "$venv/bin/python" "$root/tests/build.py" "$cache/ext/$version" >/dev/null
