@@ -12,6 +12,7 @@ exception set).
 
 import importlib
 import os
+import threading
 import types
 import weakref
 
@@ -108,3 +109,26 @@ def guarded(log, *unused):
         yield
     finally:
         log.append("finally")
+
+
+def run_threads(targets, timeout=60):
+    """Start a thread per target, wait for all (timeout, in seconds, is only
+    reached if something hangs); re-raise the first error."""
+    errors = []
+
+    def wrap(target):
+        def run_target():
+            try:
+                target()
+            except BaseException as exc:
+                errors.append(exc)
+        return run_target
+
+    threads = [threading.Thread(target=wrap(t)) for t in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+        assert not thread.is_alive(), "a thread hung"
+    if errors:
+        raise errors[0]

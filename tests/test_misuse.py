@@ -66,9 +66,9 @@ class Misuse(typing.NamedTuple):
     cases: list
 
 
-def finished():
-    """An awaitable that has run to its end."""
-    aw = ext.new()
+def finished(n=0):
+    """An awaitable with n saved values that has run to its end."""
+    aw = saved(n)
     run(aw)
     return aw
 
@@ -293,14 +293,8 @@ MISUSES = [
            [Case("Cancel", api("Cancel", finished), 0),
             Case("SetResult", api("SetResult", finished, 0, 1), 0),
             Case("SaveValues", api("SaveValues", finished, 1), 0),
-            Case("GetValue", api("GetValue", lambda: run_saved(1), 0), 1)]),
+            Case("GetValue", api("GetValue", lambda: finished(1), 0), 1)]),
 ]
-
-
-def run_saved(n):
-    aw = saved(n)
-    run(aw)
-    return aw
 
 
 # Pointers that may be NULL, so have no row; each says what NULL means.

@@ -17,11 +17,11 @@ error.
 import os
 import sys
 import textwrap
-import threading
 
 import pytest
 
 import _testawaitable as ext
+from harness import run_threads
 
 if sys.version_info >= (3, 13):
     import _interpreters
@@ -182,24 +182,12 @@ def test_interpreters_in_parallel_threads():
     # slower.
     nthreads, rounds = 4, 1 if hasattr(sys, "gettotalrefcount") else 2
     reports = [[] for _ in range(nthreads)]
-    errors = []
 
     def worker(k):
-        try:
-            for _ in range(rounds):
-                reports[k].append(run_and_read(awaitable_script("{fd}", 200)))
-        except BaseException as exc:
-            errors.append(exc)
+        for _ in range(rounds):
+            reports[k].append(run_and_read(awaitable_script("{fd}", 200)))
 
-    threads = [threading.Thread(target=worker, args=(k,))
-               for k in range(nthreads)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-        assert not thread.is_alive(), "a thread hung"
-    if errors:
-        raise errors[0]
+    run_threads([lambda k=k: worker(k) for k in range(nthreads)], TIMEOUT)
     for report in (r for rs in reports for r in rs):
         check_ids(report)
 

@@ -23,7 +23,7 @@ import pytest
 
 import _testasync
 import _testawaitable as ext
-from harness import run
+from harness import run, run_threads
 
 NTHREADS = 8
 # Awaitables per thread and per kind (below); --deep makes them many more.
@@ -47,28 +47,6 @@ def switch_often():
     sys.setswitchinterval(1e-6)
     yield
     sys.setswitchinterval(interval)
-
-
-def run_threads(targets):
-    """Start a thread per target, wait for all; re-raise the first error."""
-    errors = []
-
-    def wrap(target):
-        def run_target():
-            try:
-                target()
-            except BaseException as exc:
-                errors.append(exc)
-        return run_target
-
-    threads = [threading.Thread(target=wrap(t)) for t in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-        assert not thread.is_alive(), "a thread hung"
-    if errors:
-        raise errors[0]
 
 
 async def twice(x):

@@ -193,10 +193,10 @@ impl Queue {
     /// order, for the caller to close.  Open blocks stay open, so their
     /// `__aexit__` still runs, as it would after a `return`.
     ///
-    /// With blocks open this needs a list of their scopes; without memory
-    /// for it, the items of the blocks' scopes are handed back to be
-    /// released without being closed (the second list, which never
-    /// allocates: its scopes stay where they are until then).
+    /// With blocks open this needs a list of their scopes, so that what
+    /// closing the items runs cannot change which items were cancelled.
+    /// Without memory for it, the blocks keep their items (`unlisted`) for
+    /// the caller to remove one scope at a time (`take_outer_scope`).
     pub fn cancel(&mut self) -> Cancelled {
         let current = std::mem::take(&mut self.current);
         let mut outer = Vec::new();

@@ -65,6 +65,14 @@ impl Values {
         self.0.as_ref().map_or(&[], |s| &s.arbitrary)
     }
 
+    fn objects_mut(&mut self) -> &mut [Owned] {
+        self.0.as_mut().map_or(&mut [], |s| &mut s.objects)
+    }
+
+    fn arbitrary_mut(&mut self) -> &mut [*mut c_void] {
+        self.0.as_mut().map_or(&mut [], |s| &mut s.arbitrary)
+    }
+
     /// Saves new references to `values`; false, with nothing saved,
     /// without memory for them.
     ///
@@ -97,7 +105,7 @@ impl Values {
     /// Replaces a value; the old one is returned so the caller releases it
     /// after the awaitable is consistent again (its finalizer may run code).
     pub fn set(&mut self, index: Py_ssize_t, value: Owned) -> Result<Owned, Refused> {
-        let objects = self.0.as_mut().map_or(&mut [][..], |s| &mut s.objects[..]);
+        let objects = self.objects_mut();
         let i = slot(index, objects.len())?;
         Ok(std::mem::replace(&mut objects[i], value))
     }
@@ -133,10 +141,7 @@ impl Values {
     }
 
     pub fn set_arbitrary(&mut self, index: Py_ssize_t, value: *mut c_void) -> Result<(), Refused> {
-        let arbitrary = self
-            .0
-            .as_mut()
-            .map_or(&mut [][..], |s| &mut s.arbitrary[..]);
+        let arbitrary = self.arbitrary_mut();
         let i = slot(index, arbitrary.len())?;
         arbitrary[i] = value;
         Ok(())

@@ -367,15 +367,11 @@ call_with_null(PyObject *self, PyObject *args)
         failed = PyAwaitable_UnpackArbValuesArray(aw, 1, NULL) < 0;
     }
     else if (strcmp(name, "AddFunctions") == 0) {
-        /* aw stands for the module here: NULL, or a module with a NULL
-           table. */
-        static PyMethodDef none[] = {{NULL}};
-        failed = PyAwaitable_AddFunctions(aw, aw ? NULL : none) < 0;
+        /* aw stands for the module here, and the table is NULL. */
+        failed = PyAwaitable_AddFunctions(aw, NULL) < 0;
     }
     else if (strcmp(name, "AddMethods") == 0) {
-        static PyMethodDef none[] = {{NULL}};
-        failed = PyAwaitable_AddMethods((PyTypeObject *)aw,
-                                        aw ? NULL : none) < 0;
+        failed = PyAwaitable_AddMethods((PyTypeObject *)aw, NULL) < 0;
     }
     else if (strcmp(name, "SetValue") == 0) {
         failed = PyAwaitable_SetValue(aw, 0, NULL) < 0;
@@ -451,6 +447,9 @@ noop_defer(PyObject *aw)
     return 0;
 }
 
+/* An empty method table, for the registration functions. */
+static PyMethodDef no_methods[] = {{NULL}};
+
 /* api(name, aw, number=0, obj=None): calls PyAwaitable_<name> with aw
  * (None passes NULL), number as its count or index, and obj as its object
  * argument (the awaited object, expression, context manager, result or
@@ -519,14 +518,12 @@ api(PyObject *self, PyObject *args)
     }
     else if (strcmp(name, "AddFunctions") == 0) {
         /* aw is the module, with an empty table. */
-        static PyMethodDef none[] = {{NULL}};
-        rc = PyAwaitable_AddFunctions(aw, none);
+        rc = PyAwaitable_AddFunctions(aw, no_methods);
         failed = rc < 0;
     }
     else if (strcmp(name, "AddMethods") == 0) {
         /* aw is the type (unchecked here: the function must check it). */
-        static PyMethodDef none[] = {{NULL}};
-        rc = PyAwaitable_AddMethods((PyTypeObject *)aw, none);
+        rc = PyAwaitable_AddMethods((PyTypeObject *)aw, no_methods);
         failed = rc < 0;
     }
     else if (strcmp(name, "UnpackValues") == 0) {
